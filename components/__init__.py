@@ -1,0 +1,1 @@
+"""Render functions, each named for what it draws. No SDK, no HTTP: data in, widgets out."""

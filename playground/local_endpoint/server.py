@@ -1,0 +1,206 @@
+"""HTTP front of the embedded model: the Azure AI Model Inference API on the standard library.
+
+Streaming uses chunked transfer encoding with one SSE event per HTTP chunk: the SDK (through
+urllib3) hands each chunk over as it arrives, where a close-delimited body would be buffered.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
+
+from .model import MODEL_NAME, MODEL_PROVIDER, LocalModel
+from .validation import ChatRequest, RequestError, parse_json, validate_chat_request
+
+CHAT_PATHS = {"/chat/completions", "/v1/chat/completions"}
+INFO_PATHS = {"/info", "/v1/info"}
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class EndpointServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        model: LocalModel,
+        api_key: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        request_log: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        super().__init__(address, Handler)
+        self.model = model
+        self.api_key = api_key
+        self.max_body_bytes = max_body_bytes
+        self.request_log = request_log
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EndpointServer
+    server_version = "playground-local-endpoint"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        # Small SSE writes must leave at once, not wait for Nagle's algorithm.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        # Access lines only (method, path without query, status): never headers or bodies.
+        sys.stderr.write("local-endpoint: %s\n" % (format % args))
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        self.log_message('"%s %s" %s', self.command, urlsplit(self.path).path, str(code))
+
+    # --- responses ---------------------------------------------------------------------
+
+    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(self, error: RequestError) -> None:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        self._send_json(error.status, error.body(), headers)
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    # --- routing -----------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        self._streaming = False
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        try:
+            if path in INFO_PATHS:
+                self._require_method(method, "GET")
+                self._authorize()
+                self._send_json(200, {
+                    "model_name": MODEL_NAME,
+                    "model_type": "chat-completions",
+                    "model_provider_name": MODEL_PROVIDER,
+                })
+            elif path in CHAT_PATHS:
+                self._require_method(method, "POST")
+                self._authorize()
+                self._chat(path)
+            else:
+                self._drain_body()
+                raise RequestError(404, "not_found", f"No route {method} {path}. This endpoint serves "
+                                   "GET /info and POST /chat/completions (also under /v1).")
+        except RequestError as error:
+            self._send_error(error)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # a bug or a llama.cpp failure must not kill the connection silently
+            self.log_message("internal error: %r", exc)
+            self.close_connection = True
+            if not self._streaming:
+                self._send_error(RequestError(500, "internal_error", "The embedded model failed on this request."))
+
+    def _require_method(self, method: str, allowed: str) -> None:
+        if method != allowed:
+            self._drain_body()
+            raise RequestError(405, "method_not_allowed", f"Use {allowed} on this route.")
+
+    def _authorize(self) -> None:
+        expected = self.server.api_key
+        if not expected:
+            return
+        bearer = self.headers.get("Authorization", "")
+        offered = [self.headers.get("api-key", ""), bearer[7:] if bearer.lower().startswith("bearer ") else ""]
+        # Compare every offered value in constant time; never short-circuit on the first match.
+        matches = [hmac.compare_digest(value.encode(), expected.encode()) for value in offered]
+        if not any(matches):
+            self._drain_body()
+            raise RequestError(401, "unauthorized", "Missing or wrong API key: send it as "
+                               "'Authorization: Bearer <key>' or 'api-key: <key>'.")
+
+    def _drain_body(self) -> None:
+        # Read an unread body so a keep-alive connection stays in step; refuse huge ones.
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > self.server.max_body_bytes:
+            self.close_connection = True
+        elif length:
+            self.rfile.read(length)
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.close_connection = True
+            raise RequestError(411, "length_required", "Send the body with a Content-Length header.") from None
+        if length > self.server.max_body_bytes:
+            self.close_connection = True
+            raise RequestError(413, "request_too_large",
+                               f"The request body is {length} bytes; the limit is {self.server.max_body_bytes}.")
+        return self.rfile.read(length)
+
+    # --- chat --------------------------------------------------------------------------
+
+    def _chat(self, path: str) -> None:
+        body = parse_json(self._read_body())
+        extra = self.headers.get("extra-parameters")
+        if self.server.request_log:
+            self.server.request_log({"path": path, "extra-parameters": extra, "body": body})
+        request = validate_chat_request(body, self.server.model.n_ctx, extra)
+        if request.stream:
+            self._stream(request)
+        else:
+            self._send_json(200, self.server.model.complete(request))
+
+    def _stream(self, request: ChatRequest) -> None:
+        chunks: Iterator[dict[str, Any]] = self.server.model.stream(request)
+        try:
+            # The first chunk comes only after validation and the context check, so errors
+            # can still be sent as a plain JSON status instead of inside the stream.
+            first = next(chunks)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self._streaming = True
+            for chunk in _prepend(first, chunks):
+                self._write_chunk(b"data: " + json.dumps(chunk).encode("utf-8") + b"\n\n")
+            self._write_chunk(b"data: [DONE]\n\n")
+            self._write_chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            # The client stopped reading (a Stop button): end generation and free the model.
+            self.close_connection = True
+        finally:
+            chunks.close()
+
+
+def _prepend(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield first
+    yield from rest
+
+
+def json_lines_logger(path: str) -> Callable[[dict[str, Any]], None]:
+    """Appends each request (path, extra-parameters header, body; never auth headers)."""
+    lock = threading.Lock()
+
+    def log(entry: dict[str, Any]) -> None:
+        with lock, open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+    return log

@@ -1,0 +1,127 @@
+"""One validated settings object, read from the environment, Streamlit secrets and `.env`.
+
+Precedence, highest first: the process environment, Streamlit secrets, the `.env` file.
+A bad value fails at once with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+class Secret:
+    """A credential that never shows itself in reprs, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    github_token: Secret | None = None
+    github_models_url: str = "https://models.github.ai"
+    github_models_org: str | None = None
+    azure_inference_endpoint: str | None = None
+    azure_inference_credential: Secret | None = None
+    local_host: str = "127.0.0.1"
+    local_port: int = 8765
+    local_api_key: Secret | None = None
+    local_threads: int | None = None
+    request_timeout: float = 120.0
+    max_retry_after: float = 10.0
+
+
+# Variable name -> (field, parser). Every variable here is documented in .env.sample.
+def _url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL such as https://host/path, got {value!r}.")
+    return value.rstrip("/")
+
+
+def _int(low: int, high: int):
+    def parse(name: str, value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {value!r}.") from None
+        if not low <= number <= high:
+            raise SettingsError(f"{name} must be between {low} and {high}, got {number}.")
+        return number
+    return parse
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}.") from None
+    if not 0 < number <= 3600:
+        raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {value!r}.")
+    return number
+
+
+def _text(name: str, value: str) -> str:
+    return value
+
+
+def _secret(name: str, value: str) -> Secret:
+    return Secret(value)
+
+
+VARIABLES: dict[str, tuple[str, Any]] = {
+    "GITHUB_TOKEN": ("github_token", _secret),
+    "GITHUB_MODELS_URL": ("github_models_url", _url),
+    "GITHUB_MODELS_ORG": ("github_models_org", _text),
+    "AZURE_INFERENCE_ENDPOINT": ("azure_inference_endpoint", _url),
+    "AZURE_INFERENCE_CREDENTIAL": ("azure_inference_credential", _secret),
+    "PLAYGROUND_LOCAL_HOST": ("local_host", _text),
+    "PLAYGROUND_LOCAL_PORT": ("local_port", _int(1, 65535)),
+    "PLAYGROUND_LOCAL_API_KEY": ("local_api_key", _secret),
+    "PLAYGROUND_LOCAL_THREADS": ("local_threads", _int(1, 256)),
+    "PLAYGROUND_REQUEST_TIMEOUT": ("request_timeout", _seconds),
+    "PLAYGROUND_MAX_RETRY_AFTER": ("max_retry_after", _seconds),
+}
+assert {f for f, _ in VARIABLES.values()} == {f.name for f in fields(Settings)}
+
+
+def load_settings(
+    environ: Mapping[str, str],
+    secrets: Mapping[str, Any] | None = None,
+    dotenv_path: str | Path | None = ".env",
+) -> Settings:
+    """Build Settings from the three sources; empty values count as unset."""
+    sources: list[Mapping[str, Any]] = [environ, secrets or {}]
+    if dotenv_path and Path(dotenv_path).is_file():
+        sources.append(dotenv_values(dotenv_path))
+    values: dict[str, Any] = {}
+    for name, (field_name, parse) in VARIABLES.items():
+        raw = next((str(s[name]).strip() for s in sources if s.get(name) not in (None, "")), "")
+        if raw:
+            values[field_name] = parse(name, raw)
+    return Settings(**values)

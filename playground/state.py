@@ -1,0 +1,93 @@
+"""Owns every session-state key. Works on any MutableMapping, so it needs no Streamlit.
+
+A message is a dict: {"role", "content"} plus, for replies, "metrics" (see `reply_metrics`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, MutableMapping
+
+MESSAGES = "messages"
+ERROR = "error"  # the last request's error message, shown until the next send
+RETRY = "retry"  # set by the Retry button: send the conversation again
+GENERATION = "generation"  # the reply being streamed in this session, if any
+MODEL = "model_label"
+SYSTEM_PROMPT = "system_prompt"
+TEMPERATURE = "temperature"
+TOP_P = "top_p"
+MAX_TOKENS = "max_tokens"
+PRESENCE_PENALTY = "presence_penalty"
+FREQUENCY_PENALTY = "frequency_penalty"
+
+PARAMETER_DEFAULTS: dict[str, Any] = {
+    TEMPERATURE: 0.7,
+    TOP_P: 0.95,
+    MAX_TOKENS: 512,
+    PRESENCE_PENALTY: 0.0,
+    FREQUENCY_PENALTY: 0.0,
+}
+DEFAULTS: dict[str, Any] = {SYSTEM_PROMPT: "You are a helpful assistant.", **PARAMETER_DEFAULTS}
+# Keys bound to widgets: Streamlit drops these when a page that does not draw the widget runs.
+WIDGET_KEYS = (MODEL, SYSTEM_PROMPT, *PARAMETER_DEFAULTS)
+
+
+def init(state: MutableMapping[str, Any]) -> None:
+    for key, value in DEFAULTS.items():
+        state.setdefault(key, value)
+    state.setdefault(MESSAGES, [])
+    state.setdefault(ERROR, None)
+    # Re-assigning a widget's value detaches it from the widget, so it survives page switches.
+    for key in WIDGET_KEYS:
+        if key in state:
+            state[key] = state[key]
+
+
+def new_chat(state: MutableMapping[str, Any]) -> None:
+    state[MESSAGES] = []
+    state[ERROR] = None
+
+
+def messages(state: MutableMapping[str, Any]) -> list[dict[str, Any]]:
+    return state[MESSAGES]
+
+
+def add_message(state: MutableMapping[str, Any], role: str, content: str, **extra: Any) -> None:
+    state[MESSAGES].append({"role": role, "content": content, **extra})
+
+
+def request_messages(state: MutableMapping[str, Any]) -> list[dict[str, str]]:
+    """What is sent: the system prompt (if any) and the conversation, without metrics."""
+    system = (state.get(SYSTEM_PROMPT) or "").strip()
+    head = [{"role": "system", "content": system}] if system else []
+    return head + [{"role": m["role"], "content": m["content"]} for m in state[MESSAGES]]
+
+
+def request_retry(state: MutableMapping[str, Any]) -> None:
+    state[RETRY] = True
+
+
+@dataclass
+class Generation:
+    """The reply a run is streaming. Streamlit starts the next run on a new thread while the
+    interrupted one is still unwinding (fast reruns), so the next run must wait for the
+    interrupted reply to be saved before it draws the conversation."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stream: Any = None  # a ChatStream while one is being drawn
+
+
+def generation(state: MutableMapping[str, Any]) -> Generation:
+    if GENERATION not in state:
+        state[GENERATION] = Generation()
+    return state[GENERATION]
+
+
+def settle_interrupted_reply(state: MutableMapping[str, Any], timeout: float = 5.0) -> None:
+    """Stop a reply an earlier run left streaming and wait until it is saved."""
+    current = generation(state)
+    if current.stream is not None:
+        current.stream.cancel()
+    if current.lock.acquire(timeout=timeout):
+        current.lock.release()

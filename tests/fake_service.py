@@ -1,0 +1,104 @@
+"""A scriptable local HTTP server that reproduces a cloud endpoint's documented wire behaviour.
+
+GitHub Models and Azure AI Foundry cannot be reached from here, so tests replay what their docs
+and reference.md section 1-2 describe: JSON error bodies `{"error": {"code", "message"}}` with
+their status codes and headers (e.g. `retry-after: 24367` on the daily 429), and SSE streams as
+`data: <json>\\n\\n` lines in chunked HTTP, ending in `data: [DONE]` or cut off mid-way.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    events: list[dict] | None = None  # an SSE stream when set
+    cut_after: int | None = None  # drop the connection after this many events
+    first_byte_delay: float = 0.0
+
+
+def chunk(content: str | None = None, finish_reason: str | None = None, usage: dict | None = None) -> dict:
+    """One streaming update as the service sends it."""
+    choices = [] if usage else [{"index": 0, "delta": {"content": content} if content else {},
+                                 "finish_reason": finish_reason}]
+    event = {"id": "chatcmpl-fake", "created": 0, "model": "fake-model", "object": "chat.completion.chunk",
+             "choices": choices}
+    if usage:
+        event["usage"] = usage
+    return event
+
+
+class FakeService:
+    """Answers each request with the next scripted Reply (the last one repeats)."""
+
+    def __init__(self, replies: list[Reply]):
+        self.replies = replies
+        self.requests: list[dict] = []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self._answer()
+
+            def do_POST(self):
+                self._answer()
+
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                service.requests.append({"path": self.path, "headers": dict(self.headers),
+                                         "body": json.loads(body) if body else None})
+                reply = service.replies[min(len(service.requests), len(service.replies)) - 1]
+                time.sleep(reply.first_byte_delay)
+                if reply.events is None:
+                    data = json.dumps(reply.body or {}).encode()
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for index, event in enumerate(reply.events):
+                    if reply.cut_after is not None and index == reply.cut_after:
+                        self.close_connection = True
+                        self.connection.shutdown(2)  # mid-stream: no terminating chunk
+                        return
+                    self._chunk(b"data: " + json.dumps(event).encode() + b"\n\n")
+                self._chunk(b"data: [DONE]\n\n")
+                self._chunk(b"")
+
+            def _chunk(self, data: bytes):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeService":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

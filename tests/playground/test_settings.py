@@ -1,0 +1,51 @@
+"""Settings: where each value comes from, and messages that name the variable to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.settings import Secret, SettingsError, load_settings
+
+
+def test_defaults_need_no_configuration(tmp_path):
+    settings = load_settings({}, {}, tmp_path / "missing.env")
+    assert settings.github_token is None and settings.azure_inference_endpoint is None
+    assert settings.github_models_url == "https://models.github.ai"
+    assert (settings.local_host, settings.local_port) == ("127.0.0.1", 8765)
+
+
+def test_environment_beats_secrets_beats_dotenv(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("GITHUB_MODELS_ORG=from-dotenv\nPLAYGROUND_LOCAL_PORT=9001\nGITHUB_TOKEN=dotenv-token\n")
+    settings = load_settings(
+        {"GITHUB_MODELS_ORG": "from-env"},
+        {"GITHUB_MODELS_ORG": "from-secrets", "PLAYGROUND_LOCAL_PORT": 9002},
+        dotenv,
+    )
+    assert settings.github_models_org == "from-env"
+    assert settings.local_port == 9002
+    assert settings.github_token.reveal() == "dotenv-token"
+
+
+def test_empty_values_count_as_unset(tmp_path):
+    settings = load_settings({"AZURE_INFERENCE_ENDPOINT": "", "GITHUB_TOKEN": "  "}, {}, None)
+    assert settings.azure_inference_endpoint is None and settings.github_token is None
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("PLAYGROUND_LOCAL_PORT", "eighty", "whole number"),
+    ("PLAYGROUND_LOCAL_PORT", "70000", "between 1 and 65535"),
+    ("AZURE_INFERENCE_ENDPOINT", "my-endpoint.azure.com", "http(s) URL"),
+    ("GITHUB_MODELS_URL", "ftp://models", "http(s) URL"),
+    ("PLAYGROUND_REQUEST_TIMEOUT", "-1", "seconds"),
+])
+def test_a_bad_value_fails_naming_the_variable(name, value, words):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({name: value}, {}, None)
+    assert name in str(caught.value) and words in str(caught.value)
+
+
+def test_secrets_do_not_show_in_reprs():
+    settings = load_settings({"GITHUB_TOKEN": "ghp_supersecret", "AZURE_INFERENCE_CREDENTIAL": "azkey"}, {}, None)
+    assert "ghp_supersecret" not in repr(settings) and "azkey" not in repr(settings)
+    assert settings.github_token == Secret("ghp_supersecret")
