@@ -13,12 +13,12 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 WHEELHOUSE ?= $(HOME)/.cache/model-playground/wheels-avx2-noamx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev browser bench clean
+.PHONY: run test install install-dev browser curl node-packages bench clean
 
 run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: install-dev browser
+test: install-dev browser curl node-packages
 	$(BIN)/python -m pytest
 
 bench: install-dev browser
@@ -44,6 +44,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 # Debian's Chromium for the browser tests: Playwright cannot download its own here.
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+# curl runs the generated cURL code in the View code tests.
+curl:
+	@command -v curl >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q curl; }
+
+# The npm packages the generated JavaScript code imports (Node.js 20+ with npm).
+node-packages: tests/node/node_modules/.package-lock.json
+
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || \
+	  { echo "Node.js 20 or later (with npm) is needed for the JavaScript code tests." >&2; exit 1; }
+	cd tests/node && npm ci --no-audit --no-fund
+	touch $@
 
 clean:
 	rm -rf $(VENV)

@@ -1,7 +1,8 @@
-"""Streamlit-side access to the logic package: settings, the embedded endpoint, cached clients.
+"""Streamlit-side access to the logic package: settings, the embedded endpoint, cached clients,
+the GitHub catalog and request budgets.
 
-Clients and the embedded endpoint are process-wide (`st.cache_resource`); per-user data stays in
-`st.session_state` (see playground.state).
+Clients, the embedded endpoint, the catalog cache and budgets are process-wide
+(`st.cache_resource`); per-user data stays in `st.session_state` (see playground.state).
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from typing import Any
 
 import streamlit as st
 
+from playground import state
+from playground.budget import RequestBudget
+from playground.catalog import CatalogCache, CatalogModel
 from playground.client import ChatClient, Endpoint, PlaygroundError
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
-from playground.providers import ModelChoice, available_models
+from playground.providers import Provider, configured_providers
 from playground.settings import Secret, Settings, SettingsError, load_settings
+
+
+def _digest(secret: Secret) -> str:
+    return hashlib.sha256(secret.reveal().encode()).hexdigest()
 
 
 def _secrets() -> dict[str, Any]:
@@ -43,22 +51,46 @@ def _embedded(host: str, port: int, threads: int | None, _settings: Settings) ->
     return endpoint
 
 
-def model_choices() -> list[ModelChoice]:
+def providers() -> list[Provider]:
     config = settings()
     try:
         embedded = _embedded(config.local_host, config.local_port, config.local_threads, config)
     except PlaygroundError as error:
         st.error(error.message)
         st.stop()
-    return available_models(config, embedded.url)
+    ss = st.session_state
+    return configured_providers(config, embedded.url, ss.get(state.SESSION_GITHUB_TOKEN),
+                                tuple(ss.get(state.CUSTOM_ENDPOINTS, ())))
+
+
+@st.cache_resource
+def _catalog_cache() -> CatalogCache:
+    return CatalogCache()
+
+
+def github_catalog(provider: Provider) -> tuple[list[CatalogModel], str | None]:
+    """The live catalog, or the built-in list and the reason the catalog could not be read."""
+    assert provider.endpoint.key is not None
+    return _catalog_cache().get(settings().github_models_url, provider.endpoint.key)
+
+
+@st.cache_resource
+def _budgets() -> dict[tuple[str, str], RequestBudget]:
+    return {}
+
+
+def request_budget(endpoint: Endpoint, model: str) -> RequestBudget:
+    """GitHub counts requests per user and model; so do we (per token digest and model)."""
+    key = (_digest(endpoint.key) if endpoint.key else "", model)
+    return _budgets().setdefault(key, RequestBudget())
 
 
 # Keys take part in the cache key only as a digest.
-@st.cache_resource(show_spinner=False, hash_funcs={Secret: lambda s: hashlib.sha256(s.reveal().encode()).hexdigest()})
+@st.cache_resource(show_spinner=False, hash_funcs={Secret: _digest})
 def chat_client(endpoint: Endpoint, read_timeout: float, max_retry_after: float) -> ChatClient:
     return ChatClient(endpoint, read_timeout=read_timeout, max_retry_after=max_retry_after)
 
 
-def client_for(choice: ModelChoice) -> ChatClient:
+def client_for(endpoint: Endpoint) -> ChatClient:
     config = settings()
-    return chat_client(choice.endpoint, config.request_timeout, config.max_retry_after)
+    return chat_client(endpoint, config.request_timeout, config.max_retry_after)

@@ -49,6 +49,8 @@ def render_streamed_reply(stream: ChatStream, save: Callable[[dict[str, Any]], N
                     body.markdown(stream.text + " ▌")
                     last_drawn = now
             finish_reason = "stopped" if stream.cancelled else stream.finish_reason
+            if finish_reason == "content_filter":
+                error = "The service's content filter cut this reply short."
         except PlaygroundError as exc:
             finish_reason, error = "error", exc.message
         finally:

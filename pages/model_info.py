@@ -1,21 +1,31 @@
-"""Model info: what the selected endpoint says about its model (its /info route)."""
+"""Model info: what the selected endpoint's /info route, or GitHub Models' catalog, says."""
 
 import streamlit as st
 
 import services
 from components.model_info import render_model_info
-from components.sidebar import render_model_picker
+from components.model_picker import render_model_picker
 from playground import state
 from playground.client import PlaygroundError
+from playground.providers import GITHUB
 
 state.init(st.session_state)
-choice = render_model_picker(services.model_choices())
+choice = render_model_picker(services.providers(), services.github_catalog)
 
 st.title("Model info")
-st.caption(f"{choice.endpoint.label} — {choice.endpoint.url}/info")
-try:
-    info = services.client_for(choice).model_info()
-except PlaygroundError as error:
-    st.warning(error.message, icon=":material/info:")
+st.caption(f"{choice.endpoint.label} — {choice.endpoint.url}")
+catalog_source = "the built-in model list (the catalog was unreachable)" if choice.card and choice.card.offline \
+    else "GitHub Models' catalog"
+
+if choice.provider.kind == GITHUB:
+    # GitHub Models has no /info route (it answers 404); its catalog describes the models.
+    render_model_info(None, choice.card, catalog_source)
 else:
-    render_model_info(info)
+    try:
+        info = services.client_for(choice.endpoint).model_info()
+    except PlaygroundError as error:
+        st.warning(error.message, icon=":material/info:")
+        if choice.card:
+            render_model_info(None, choice.card, catalog_source)
+    else:
+        render_model_info(info, choice.card, f"the endpoint's /info route ({choice.endpoint.url}/info)")

@@ -6,14 +6,15 @@ every SDK and HTTP detail, and every SDK exception, stays behind this line.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from azure.ai.inference import ChatCompletionsClient
+from azure.ai.inference.models import JsonSchemaFormat
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import (
-    ClientAuthenticationError,
     HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -24,6 +25,7 @@ from azure.core.pipeline.policies import RetryPolicy
 from .settings import Secret
 
 CONNECT_TIMEOUT = 10.0
+ENTRA_SCOPE = "https://ml.azure.com/.default"
 
 
 @dataclass(frozen=True)
@@ -35,29 +37,55 @@ class Endpoint:
     label: str
     key: Secret | None = None
     key_variable: str | None = None
+    # No key: authenticate with Microsoft Entra ID (DefaultAzureCredential) instead.
+    entra: bool = False
 
 
 @dataclass(frozen=True)
 class ChatParams:
+    """The request's parameters. `None` means "not sent": the service's default applies."""
+
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    # None/"text", "json_object", or {"name", "schema", "description"?, "strict"?} for a JSON schema.
+    response_format: str | dict[str, Any] | None = None
     # Model-specific parameters sent through the SDK's model_extras (extra-parameters: pass-through).
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def to_request(self) -> dict[str, Any]:
-        """Keyword arguments for the request; penalties at 0 are the API default and left out."""
-        values = {
+    def body(self) -> dict[str, Any]:
+        """The JSON fields these parameters add to the request body, exactly as sent (without
+        `extras`, which the SDK merges into the body root). Penalties at 0 are the API default
+        and left out, so the request stays minimal."""
+        values: dict[str, Any] = {
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_tokens": self.max_tokens,
             "presence_penalty": self.presence_penalty or None,
             "frequency_penalty": self.frequency_penalty or None,
+            "stop": list(self.stop) or None,
+            "seed": self.seed,
         }
-        values["model_extras"] = self.extras or None
+        if self.response_format == "json_object":
+            values["response_format"] = {"type": "json_object"}
+        elif isinstance(self.response_format, dict):
+            values["response_format"] = {"type": "json_schema", "json_schema": self.response_format}
         return {k: v for k, v in values.items() if v is not None}
+
+    def to_request(self) -> dict[str, Any]:
+        """Keyword arguments for the SDK's `complete()` that produce `body()` plus `extras`."""
+        kwargs = {k: v for k, v in self.body().items() if k != "response_format"}
+        if self.response_format == "json_object":
+            kwargs["response_format"] = "json_object"
+        elif isinstance(self.response_format, dict):
+            kwargs["response_format"] = JsonSchemaFormat(**self.response_format)
+        if self.extras:
+            kwargs["model_extras"] = dict(self.extras)
+        return kwargs
 
 
 @dataclass(frozen=True)
@@ -108,7 +136,7 @@ class ChatStream:
     first_token_at: float | None = None
     finished_at: float | None = None
     cancelled: bool = False
-    _endpoint: Endpoint | None = field(default=None, repr=False)
+    _context: "_Context | None" = field(default=None, repr=False)
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -127,7 +155,7 @@ class ChatStream:
                         yield content
         except Exception as exc:
             if not self.cancelled:  # a cancelled stream fails on its closed socket: that is the stop
-                raise _translate(exc, self._endpoint, midstream=True) from None
+                raise _translate(exc, self._context, midstream=True) from None
         finally:
             self.finished_at = time.monotonic()
             self.close()
@@ -166,32 +194,49 @@ class ChatClient:
 
     def __init__(self, endpoint: Endpoint, *, read_timeout: float = 120.0, max_retry_after: float = 10.0):
         self.endpoint = endpoint
-        # A keyless local endpoint still needs a credential object; it ignores the value.
-        key = endpoint.key.reveal() if endpoint.key else "no-key"
-        self._read_timeout = read_timeout
+        credential_options: dict[str, Any] = {}
+        if endpoint.entra and not endpoint.key:
+            from azure.identity import DefaultAzureCredential  # only Entra users pay for the import
+
+            credential: Any = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+            credential_options["credential_scopes"] = [ENTRA_SCOPE]
+        else:
+            # A keyless local endpoint still needs a credential object; it ignores the value.
+            credential = AzureKeyCredential(endpoint.key.reveal() if endpoint.key else "no-key")
         self._sdk = ChatCompletionsClient(
             endpoint=endpoint.url,
-            credential=AzureKeyCredential(key),
+            credential=credential,
+            **credential_options,
             retry_policy=BoundedRetryPolicy(max_retry_after, timeout=read_timeout),
             connection_timeout=CONNECT_TIMEOUT,
             read_timeout=read_timeout,
             logging_enable=False,
         )
 
-    def stream_chat(self, messages: Sequence[dict[str, str]], params: ChatParams, model: str | None = None) -> ChatStream:
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        params: ChatParams,
+        model: str | None = None,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
+    ) -> ChatStream:
         """Start a streamed reply. Errors before the first byte raise PlaygroundError here;
-        errors mid-stream raise it from the iteration, after the partial text was kept."""
+        errors mid-stream raise it from the iteration, after the partial text was kept.
+        `on_headers` sees every response's headers (rate-limit counters)."""
         started = time.monotonic()
+        context = _Context(self.endpoint, model, sum(len(m["content"]) for m in messages))
+        hook = (lambda response: on_headers(response.http_response.headers)) if on_headers else None
         try:
             updates = self._sdk.complete(
                 messages=[{"role": m["role"], "content": m["content"]} for m in messages],
                 stream=True,
                 model=model,
+                raw_response_hook=hook,
                 **params.to_request(),
             )
         except Exception as exc:
-            raise _translate(exc, self.endpoint) from None
-        return ChatStream(updates, started=started, _endpoint=self.endpoint)
+            raise _translate(exc, context) from None
+        return ChatStream(updates, started=started, _context=context)
 
     def model_info(self) -> ModelInfo:
         try:
@@ -202,7 +247,7 @@ class ChatClient:
                 status=404, code="no_info_route",
             ) from None
         except Exception as exc:
-            raise _translate(exc, self.endpoint) from None
+            raise _translate(exc, _Context(self.endpoint)) from None
         return ModelInfo(name=info.model_name, model_type=_plain(info.model_type), provider=info.model_provider_name)
 
     def close(self) -> None:
@@ -214,42 +259,108 @@ def _plain(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def _service_message(exc: HttpResponseError) -> tuple[str | None, str]:
+@dataclass(frozen=True)
+class _Context:
+    """What an error message may mention: where the request went and roughly how big it was."""
+
+    endpoint: Endpoint | None = None
+    model: str | None = None
+    prompt_chars: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.endpoint.label if self.endpoint else "The endpoint"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _retry_after(exc: HttpResponseError) -> float | None:
+    headers = exc.response.headers if exc.response is not None else {}
+    try:
+        return float(headers.get("Retry-After") or headers.get("retry-after") or "")
+    except ValueError:
+        return None
+
+
+def _filtered_categories(innererror: Mapping[str, Any] | None) -> list[str]:
+    result = (innererror or {}).get("content_filter_result") or {}
+    return sorted(name for name, verdict in result.items()
+                  if isinstance(verdict, dict) and (verdict.get("filtered") or verdict.get("detected")))
+
+
+def _http_message(exc: HttpResponseError, ctx: _Context) -> PlaygroundError:
+    status = exc.status_code
     error = getattr(exc, "error", None)
     code = getattr(error, "code", None)
-    message = getattr(error, "message", None) or exc.reason or str(exc)
-    return code, message
+    detail = getattr(error, "message", None) or exc.reason or "no details"
+    label = ctx.label
+    retry_after = _retry_after(exc)
+
+    if code == "content_filter":
+        categories = _filtered_categories(getattr(error, "innererror", None))
+        which = f" (categories: {', '.join(categories)})" if categories else ""
+        text = f"{label} filtered the prompt under its content policy{which}. Rephrase it and send again."
+    elif status in (401, 403):
+        fix = f" Check {ctx.endpoint.key_variable}." if ctx.endpoint and ctx.endpoint.key_variable else ""
+        verb = "refused the credentials" if status == 401 else "does not allow this credential to use it"
+        text = f"{label} {verb} (HTTP {status}).{fix}"
+    elif status == 404:
+        what = f"the model '{ctx.model}'" if ctx.model else "this route"
+        text = f"{label} does not know {what} (HTTP 404). Check the model id and the endpoint URL: {detail}"
+    elif status == 413 or code == "tokens_limit_reached":
+        match = re.search(r"Max size: (\d+) tokens", detail)
+        estimate = ctx.prompt_chars // 4
+        if match:
+            limit = int(match.group(1))
+            over = f" This request is about {estimate} tokens, roughly {max(estimate - limit, 0)} over." if estimate else ""
+            text = f"The request is larger than {label} accepts for this model: at most {limit} tokens.{over} Shorten the conversation or start a new chat."
+        else:
+            text = f"The request is too large for {label}: {detail}"
+    elif status == 429:
+        match = re.search(r"Rate limit of (\d+) per (\d+)s exceeded for (\w+)", detail)
+        if match:
+            count, window = int(match.group(1)), int(match.group(2))
+            per = {60: "minute", 86400: "day"}.get(window, f"{window} s")
+            which = f"the limit of {count} requests per {per} ({match.group(3)})"
+        else:
+            which = "a rate limit"
+        when = f" Try again in {_duration(retry_after)}." if retry_after is not None else " Try again later."
+        text = f"{label} is throttling requests: {which} was reached.{when}"
+    elif status >= 500:
+        text = f"{label} had a server error (HTTP {status}): {detail}. Retry in a moment."
+    else:
+        text = f"{label} rejected the request (HTTP {status}): {detail}"
+    return PlaygroundError(text, status=status, code=code, retry_after=retry_after)
 
 
-def _translate(exc: Exception, endpoint: Endpoint | None, midstream: bool = False) -> PlaygroundError:
-    label = endpoint.label if endpoint else "The endpoint"
+def _translate(exc: Exception, ctx: _Context | None, midstream: bool = False) -> PlaygroundError:
+    ctx = ctx or _Context()
+    label = ctx.label
     if isinstance(exc, PlaygroundError):
         return exc
-    if isinstance(exc, ClientAuthenticationError) or getattr(exc, "status_code", None) in (401, 403):
-        fix = f" Check {endpoint.key_variable}." if endpoint and endpoint.key_variable else ""
-        return PlaygroundError(f"{label} refused the credentials (HTTP {exc.status_code}).{fix}",
-                               status=exc.status_code, code="unauthorized")
     if isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 400:
-        code, message = _service_message(exc)
-        retry_after = None
-        if exc.response is not None and exc.response.headers.get("Retry-After"):
-            try:
-                retry_after = float(exc.response.headers["Retry-After"])
-            except ValueError:
-                pass
-        text = f"{label} answered HTTP {exc.status_code}: {message}"
-        if retry_after is not None:
-            text += f" Retry after {retry_after:.0f} s."
-        return PlaygroundError(text, status=exc.status_code, code=code, retry_after=retry_after)
+        return _http_message(exc, ctx)
     if midstream and isinstance(exc, ValueError):
         return PlaygroundError(f"{label} sent a malformed stream ({exc}); the part that arrived is kept.",
                                code="malformed_stream")
+    if isinstance(exc, ServiceResponseError) or "timed out" in str(exc).lower():
+        return PlaygroundError(f"{label} stopped answering (no data within the time limit). "
+                               "The part that arrived is kept; retry, or raise PLAYGROUND_REQUEST_TIMEOUT.",
+                               code="timeout")
     if midstream or "Response ended prematurely" in str(exc):
         return PlaygroundError(f"The connection to {label} broke off mid-reply; the part that arrived is kept.",
                                code="stream_interrupted")
     if isinstance(exc, ServiceRequestError):
-        return PlaygroundError(f"Cannot reach {label} at {endpoint.url if endpoint else '?'}: is it running?",
+        url = ctx.endpoint.url if ctx.endpoint else "?"
+        return PlaygroundError(f"Cannot reach {label} at {url}: is it running, and is the address right?",
                                code="unreachable")
-    if isinstance(exc, ServiceResponseError):
-        return PlaygroundError(f"{label} stopped answering (no data for a while).", code="timeout")
+    if type(exc).__name__ == "CredentialUnavailableError" or "credential" in type(exc).__name__.lower():
+        return PlaygroundError(f"No Microsoft Entra ID sign-in is available for {label}. Set AZURE_INFERENCE_CREDENTIAL "
+                               "to the endpoint's key, or sign in with `az login`.", code="no_credential")
     return PlaygroundError(f"Unexpected error from {label}: {exc}", code="unexpected")

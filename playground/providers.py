@@ -1,48 +1,92 @@
-"""The models a user can pick, built from the settings: the embedded model is always there."""
+"""Where a user can send requests: the configured services, the embedded model and custom endpoints."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .catalog import CatalogModel
 from .client import Endpoint
 from .local_endpoint.model import CONTEXT_LENGTH, MODEL_NAME
-from .settings import Settings
+from .settings import Secret, Settings
 
-# Used when the live catalog is not consulted: the Phi-3 family and Meta Llama instruct models.
-GITHUB_BUILTIN_MODELS = (
-    "microsoft/phi-3-medium-128k-instruct",
-    "microsoft/phi-3-medium-4k-instruct",
-    "microsoft/phi-3-mini-128k-instruct",
-    "microsoft/phi-3-mini-4k-instruct",
-    "microsoft/phi-3-small-128k-instruct",
-    "microsoft/phi-3-small-8k-instruct",
-    "meta/llama-3.3-70b-instruct",
-    "meta/meta-llama-3.1-8b-instruct",
-    "meta/meta-llama-3.1-405b-instruct",
-)
-GITHUB_MAX_OUTPUT_TOKENS = 4000  # free-tier cap per request
+AZURE, GITHUB, EMBEDDED, CUSTOM = "azure", "github", "embedded", "custom"
+DEFAULT_MAX_OUTPUT = 4096
+
+
+@dataclass(frozen=True)
+class CustomEndpoint:
+    """An endpoint a user added in the UI; lives in that browser session only."""
+
+    name: str
+    url: str
+    key: Secret | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: str  # stable within a session: "azure", "github", "embedded", "custom:<name>"
+    kind: str
+    label: str
+    endpoint: Endpoint
+    model: str | None = None  # a fixed model id (custom endpoints); GitHub picks from the catalog
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    label: str
-    endpoint: Endpoint
+    provider: Provider
     model: str | None  # sent as `model`; None for a single-model deployment
-    max_output_tokens: int
+    card: CatalogModel | None = None  # catalog metadata, when known
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.provider.endpoint
+
+    @property
+    def label(self) -> str:
+        if self.card:
+            return f"{self.card.name} · {self.provider.label}"
+        if self.provider.kind == EMBEDDED:
+            return f"{MODEL_NAME} · embedded"
+        return f"{self.model} · {self.provider.label}" if self.model else self.provider.label
+
+    @property
+    def max_output_tokens(self) -> int:
+        if self.card and self.card.max_output_tokens:
+            return self.card.max_output_tokens
+        return CONTEXT_LENGTH // 2 if self.provider.kind == EMBEDDED else DEFAULT_MAX_OUTPUT
+
+    @property
+    def is_reasoning(self) -> bool:
+        return bool(self.card and self.card.is_reasoning)
 
 
-def available_models(settings: Settings, embedded_url: str) -> list[ModelChoice]:
-    """Choices in default-selection order: Azure endpoint, then GitHub Models, then embedded."""
-    choices: list[ModelChoice] = []
+def github_inference_url(settings: Settings) -> str:
+    base = settings.github_models_url
+    return f"{base}/orgs/{settings.github_models_org}/inference" if settings.github_models_org else f"{base}/inference"
+
+
+def configured_providers(
+    settings: Settings,
+    embedded_url: str,
+    session_github_token: Secret | None = None,
+    custom: tuple[CustomEndpoint, ...] = (),
+) -> list[Provider]:
+    """In default-selection order: Azure endpoint, GitHub Models, the embedded model, custom ones."""
+    providers: list[Provider] = []
     if settings.azure_inference_endpoint:
-        azure = Endpoint(settings.azure_inference_endpoint, "Azure AI endpoint",
-                         settings.azure_inference_credential, "AZURE_INFERENCE_CREDENTIAL")
-        choices.append(ModelChoice("Azure AI endpoint (its deployed model)", azure, None, 4096))
-    if settings.github_token:
-        base = settings.github_models_url
-        url = f"{base}/orgs/{settings.github_models_org}/inference" if settings.github_models_org else f"{base}/inference"
-        github = Endpoint(url, "GitHub Models", settings.github_token, "GITHUB_TOKEN")
-        choices += [ModelChoice(f"GitHub Models · {m}", github, m, GITHUB_MAX_OUTPUT_TOKENS) for m in GITHUB_BUILTIN_MODELS]
-    embedded = Endpoint(embedded_url, "The embedded model", settings.local_api_key, "PLAYGROUND_LOCAL_API_KEY")
-    choices.append(ModelChoice(f"Embedded · {MODEL_NAME} (offline)", embedded, None, CONTEXT_LENGTH // 2))
-    return choices
+        providers.append(Provider(AZURE, AZURE, "Azure AI endpoint", Endpoint(
+            settings.azure_inference_endpoint, "The Azure AI endpoint", settings.azure_inference_credential,
+            "AZURE_INFERENCE_CREDENTIAL", entra=settings.azure_inference_credential is None,
+        )))
+    token = session_github_token or settings.github_token
+    if token:
+        variable = "the token pasted for this session" if session_github_token else "GITHUB_TOKEN"
+        providers.append(Provider(GITHUB, GITHUB, "GitHub Models", Endpoint(
+            github_inference_url(settings), "GitHub Models", token, variable)))
+    providers.append(Provider(EMBEDDED, EMBEDDED, "Embedded model (offline)", Endpoint(
+        embedded_url, "The embedded model", settings.local_api_key, "PLAYGROUND_LOCAL_API_KEY")))
+    for entry in custom:
+        providers.append(Provider(f"{CUSTOM}:{entry.name}", CUSTOM, entry.name, Endpoint(
+            entry.url, entry.name, entry.key, f"the key of '{entry.name}'"), model=entry.model))
+    return providers

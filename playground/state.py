@@ -13,7 +13,14 @@ MESSAGES = "messages"
 ERROR = "error"  # the last request's error message, shown until the next send
 RETRY = "retry"  # set by the Retry button: send the conversation again
 GENERATION = "generation"  # the reply being streamed in this session, if any
-MODEL = "model_label"
+PROVIDER = "provider"
+GITHUB_MODEL = "github_model"
+MODEL_ID = "model_id"  # free-text model id for multi-model Azure endpoints
+CATALOG_SEARCH = "catalog_search"
+CATALOG_PUBLISHERS = "catalog_publishers"
+CATALOG_CAPABILITY = "catalog_capability"
+SESSION_GITHUB_TOKEN = "session_github_token"  # a Secret pasted for this session only
+CUSTOM_ENDPOINTS = "custom_endpoints"  # CustomEndpoint list, this session only
 SYSTEM_PROMPT = "system_prompt"
 TEMPERATURE = "temperature"
 TOP_P = "top_p"
@@ -30,13 +37,15 @@ PARAMETER_DEFAULTS: dict[str, Any] = {
 }
 DEFAULTS: dict[str, Any] = {SYSTEM_PROMPT: "You are a helpful assistant.", **PARAMETER_DEFAULTS}
 # Keys bound to widgets: Streamlit drops these when a page that does not draw the widget runs.
-WIDGET_KEYS = (MODEL, SYSTEM_PROMPT, *PARAMETER_DEFAULTS)
+WIDGET_KEYS = (PROVIDER, GITHUB_MODEL, MODEL_ID, CATALOG_SEARCH, CATALOG_PUBLISHERS, CATALOG_CAPABILITY,
+               SYSTEM_PROMPT, *PARAMETER_DEFAULTS)
 
 
 def init(state: MutableMapping[str, Any]) -> None:
     for key, value in DEFAULTS.items():
         state.setdefault(key, value)
     state.setdefault(MESSAGES, [])
+    state.setdefault(CUSTOM_ENDPOINTS, [])
     state.setdefault(ERROR, None)
     # Re-assigning a widget's value detaches it from the widget, so it survives page switches.
     for key in WIDGET_KEYS:

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -37,11 +38,13 @@ def chunk(content: str | None = None, finish_reason: str | None = None, usage: d
 
 
 class FakeService:
-    """Answers each request with the next scripted Reply (the last one repeats)."""
+    """Answers each request with the next scripted Reply (the last one repeats). `replies` is
+    one script for every path, or {path suffix: script} to answer routes separately."""
 
-    def __init__(self, replies: list[Reply]):
-        self.replies = replies
+    def __init__(self, replies: list[Reply] | dict[str, list[Reply]]):
+        self.routes = replies if isinstance(replies, dict) else {"": replies}
         self.requests: list[dict] = []
+        self.served: dict[str, int] = {}
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,9 +62,16 @@ class FakeService:
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                service.requests.append({"path": self.path, "headers": dict(self.headers),
+                path = urlsplit(self.path).path
+                service.requests.append({"path": path, "headers": dict(self.headers),
                                          "body": json.loads(body) if body else None})
-                reply = service.replies[min(len(service.requests), len(service.replies)) - 1]
+                route = max((r for r in service.routes if path.endswith(r)), key=len, default=None)
+                if route is None:
+                    self.send_error(404)
+                    return
+                script = service.routes[route]
+                served = service.served[route] = service.served.get(route, 0) + 1
+                reply = script[min(served, len(script)) - 1]
                 time.sleep(reply.first_byte_delay)
                 if reply.events is None:
                     data = json.dumps(reply.body or {}).encode()
@@ -76,6 +86,8 @@ class FakeService:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 for index, event in enumerate(reply.events):
                     if reply.cut_after is not None and index == reply.cut_after:

@@ -11,15 +11,9 @@ from playground.client import ChatClient, ChatParams, Endpoint, PlaygroundError
 from playground.settings import Secret
 from tests.conftest import TEST_KEY
 from tests.fake_service import FakeService, Reply, chunk
+from tests.github_models import CONTENT_FILTER_400, DAILY_LIMIT_429, TOKENS_LIMIT_413, streamed_reply
 
 HELLO = [{"role": "user", "content": "Say hello."}]
-DAILY_LIMIT_429 = Reply(
-    status=429,
-    headers={"retry-after": "24367", "x-ratelimit-type": "UserByModelByDay"},
-    body={"error": {"code": "RateLimitReached", "status": 429,
-                    "message": "Rate limit of 150 per 86400s exceeded for UserByModelByDay. "
-                               "Please wait 24367 seconds before retrying."}},
-)
 
 
 def client(url: str, key: str | None = None) -> ChatClient:
@@ -90,7 +84,7 @@ def test_a_429_with_a_long_retry_after_fails_at_once_without_retrying():
             client(fake.url).stream_chat(HELLO, ChatParams())
     assert len(fake.requests) == 1
     assert caught.value.status == 429 and caught.value.retry_after == 24367
-    assert "Retry after 24367 s" in caught.value.message
+    assert "150 requests per day" in caught.value.message and "6 h 46 min" in caught.value.message
 
 
 def test_a_short_retry_after_is_retried_and_then_succeeds():
@@ -113,3 +107,59 @@ def test_a_stream_cut_mid_way_keeps_the_partial_reply():
     assert received == ["The ", "sea ", "is "]
     assert stream.text == "The sea is "
     assert caught.value.code == "stream_interrupted"
+
+
+def test_a_filtered_prompt_names_the_categories():
+    with FakeService([CONTENT_FILTER_400]) as fake:
+        with pytest.raises(PlaygroundError) as caught:
+            client(fake.url).stream_chat(HELLO, ChatParams())
+    assert "filtered the prompt" in caught.value.message
+    assert "jailbreak, violence" in caught.value.message
+
+
+def test_a_filtered_reply_ends_with_finish_reason_content_filter():
+    with FakeService([streamed_reply("Some ", "text", finish_reason="content_filter")]) as fake:
+        stream = client(fake.url).stream_chat(HELLO, ChatParams())
+        assert "".join(stream) == "Some text"
+    assert stream.finish_reason == "content_filter"
+
+
+def test_too_many_tokens_says_the_limit_and_roughly_how_far_over():
+    long_prompt = [{"role": "user", "content": "x" * 40_000}]  # about 10,000 tokens
+    with FakeService([TOKENS_LIMIT_413]) as fake:
+        with pytest.raises(PlaygroundError) as caught:
+            client(fake.url).stream_chat(long_prompt, ChatParams())
+    assert "at most 8000 tokens" in caught.value.message
+    assert "about 10000 tokens, roughly 2000 over" in caught.value.message
+
+
+def test_unknown_model_and_forbidden_and_server_errors_say_what_happened():
+    script = [Reply(status=404, body={"error": {"code": "unknown_model", "message": "Unknown model: nope"}}),
+              Reply(status=403, body={"error": {"code": "no_access", "message": "No access"}}),
+              Reply(status=502, body={"error": {"code": "bad_gateway", "message": "Upstream failed"}})]
+    with FakeService(script) as fake:
+        messages = []
+        for _ in script:
+            with pytest.raises(PlaygroundError) as caught:
+                client(fake.url).stream_chat(HELLO, ChatParams(), model="nope")
+            messages.append(caught.value.message)
+    assert "does not know the model 'nope'" in messages[0]
+    assert "does not allow this credential" in messages[1] and "TEST_KEY_VARIABLE" in messages[1]
+    assert "server error (HTTP 502)" in messages[2] and "Upstream failed" in messages[2]
+
+
+def test_a_slow_first_byte_ends_after_the_read_timeout_not_later():
+    """The service accepts the request and then sends nothing for longer than the timeout."""
+    with FakeService([Reply(events=[chunk("late")], first_byte_delay=4)]) as fake:
+        slow = ChatClient(Endpoint(fake.url, "Slow endpoint"), read_timeout=1.0)
+        with pytest.raises(PlaygroundError) as caught:
+            slow.stream_chat(HELLO, ChatParams())
+    assert caught.value.code == "timeout"
+    assert "stopped answering" in caught.value.message
+
+
+def test_rate_limit_headers_reach_the_callback():
+    seen = []
+    with FakeService([streamed_reply("Hi", headers={"x-ratelimit-remaining-requests": "14"})]) as fake:
+        list(client(fake.url).stream_chat(HELLO, ChatParams(), on_headers=seen.append))
+    assert seen and seen[0]["x-ratelimit-remaining-requests"] == "14"

@@ -1,0 +1,83 @@
+"""GitHub Models' catalog, read from a local server that serves the documented catalog JSON."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.catalog import BUILTIN_MODELS, CatalogCache, fetch_catalog, filter_models, parse_catalog
+from playground.client import PlaygroundError
+from playground.settings import Secret
+from tests.fake_service import FakeService, Reply
+from tests.github_models import CATALOG
+
+TOKEN = Secret("ghp_catalogtest")
+
+
+def test_the_catalog_is_read_with_the_token_and_parsed():
+    with FakeService({"/catalog/models": [Reply(body=CATALOG)]}) as fake:
+        models = fetch_catalog(fake.url, TOKEN)
+    assert fake.requests[0]["headers"]["Authorization"] == "Bearer ghp_catalogtest"
+    phi = next(m for m in models if m.id == "microsoft/phi-3-mini-4k-instruct")
+    assert (phi.name, phi.publisher, phi.rate_limit_tier) == ("Phi-3-mini instruct (4k)", "Microsoft", "low")
+    assert (phi.max_input_tokens, phi.max_output_tokens) == (4096, 1024)
+    assert phi.tier_limits.requests_per_day == 150
+    assert phi.html_url.endswith("Phi-3-mini-4k-instruct") and not phi.offline
+
+
+def test_reasoning_models_are_recognised():
+    models = {m.id: m for m in parse_catalog(CATALOG)}
+    assert models["openai/o3-mini"].is_reasoning
+    assert not models["meta/llama-3.3-70b-instruct"].is_reasoning
+
+
+def test_odd_entries_are_skipped_and_odd_fields_ignored():
+    models = parse_catalog([{"name": "no id"}, "text", {"id": "x/y", "limits": "n/a", "tags": "t"}])
+    assert [m.id for m in models] == ["x/y"]
+    assert models[0].max_output_tokens is None and models[0].publisher == "x"
+
+
+def test_a_refused_token_names_the_variable():
+    with FakeService({"/catalog/models": [Reply(status=401, body={"message": "Bad credentials"})]}) as fake:
+        with pytest.raises(PlaygroundError) as caught:
+            fetch_catalog(fake.url, TOKEN)
+    assert "GITHUB_TOKEN" in caught.value.message and "models:read" in caught.value.message
+
+
+def test_an_unreachable_catalog_falls_back_to_the_builtin_list_and_says_why():
+    cache = CatalogCache()
+    models, reason = cache.get("http://127.0.0.1:9", TOKEN)
+    assert "cannot be reached" in reason
+    ids = {m.id for m in models}
+    phi3 = {"microsoft/phi-3-medium-128k-instruct", "microsoft/phi-3-medium-4k-instruct",
+            "microsoft/phi-3-mini-128k-instruct", "microsoft/phi-3-mini-4k-instruct",
+            "microsoft/phi-3-small-128k-instruct", "microsoft/phi-3-small-8k-instruct"}
+    assert phi3 <= ids
+    assert {m.id for m in models if m.publisher == "Meta"} >= {"meta/llama-3.3-70b-instruct", "meta/meta-llama-3.1-8b-instruct"}
+    assert all(m.offline for m in models)
+
+
+def test_the_cache_keeps_a_good_catalog_and_retries_a_failure_soon():
+    now = [0.0]
+    calls = []
+
+    def fetch(url, token):
+        calls.append(url)
+        if len(calls) == 1:
+            raise PlaygroundError("down")
+        return parse_catalog(CATALOG)
+
+    cache = CatalogCache(ok_seconds=3600, failure_seconds=60, clock=lambda: now[0])
+    assert cache.get("u", TOKEN, fetch)[1] == "down"
+    assert cache.get("u", TOKEN, fetch)[1] == "down" and len(calls) == 1  # failure remembered
+    now[0] = 61
+    assert cache.get("u", TOKEN, fetch)[1] is None and len(calls) == 2
+    now[0] = 3000
+    assert cache.get("u", TOKEN, fetch)[1] is None and len(calls) == 2  # success kept
+
+
+def test_search_publisher_and_capability_filters():
+    models = parse_catalog(CATALOG)
+    assert [m.id for m in filter_models(models, search="phi")] == ["microsoft/phi-3-mini-4k-instruct"]
+    assert [m.publisher for m in filter_models(models, publishers=["Meta"])] == ["Meta"]
+    assert [m.id for m in filter_models(models, capability="reasoning")] == ["openai/o3-mini"]
+    assert len(BUILTIN_MODELS) >= 9
