@@ -21,6 +21,7 @@ from playground.client import ChatClient, Endpoint, PlaygroundError
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
 from playground.providers import Provider, configured_providers
 from playground.settings import Secret, Settings, SettingsError, load_settings
+from playground.store import DEFAULT_DB_PATH, Store
 
 
 def _digest(secret: Secret) -> str:
@@ -94,3 +95,13 @@ def chat_client(endpoint: Endpoint, read_timeout: float, max_retry_after: float)
 def client_for(endpoint: Endpoint) -> ChatClient:
     config = settings()
     return chat_client(endpoint, config.request_timeout, config.max_retry_after)
+
+
+@st.cache_resource
+def _store(path: str) -> Store:
+    return Store(path)
+
+
+def store() -> Store:
+    """The conversation database, shared by every session of this process (see playground.store)."""
+    return _store(settings().db_path or str(DEFAULT_DB_PATH))

@@ -54,6 +54,7 @@ class Settings:
     local_threads: int | None = None
     request_timeout: float = 120.0
     max_retry_after: float = 10.0
+    db_path: str | None = None  # None: playground.store.DEFAULT_DB_PATH
 
 
 # Variable name -> (field, parser). Every variable here is documented in .env.sample.
@@ -106,6 +107,7 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_LOCAL_THREADS": ("local_threads", _int(1, 256)),
     "PLAYGROUND_REQUEST_TIMEOUT": ("request_timeout", _seconds),
     "PLAYGROUND_MAX_RETRY_AFTER": ("max_retry_after", _seconds),
+    "PLAYGROUND_DB_PATH": ("db_path", _text),
 }
 assert {f for f, _ in VARIABLES.values()} == {f.name for f in fields(Settings)}
 

@@ -31,6 +31,7 @@ def running_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """Start `streamlit run app.py` on a free port; yield its URL once healthy."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "AZURE_", "PLAYGROUND_"))}
+    full_env["PLAYGROUND_DB_PATH"] = str(log_path.parent / "playground.db")
     full_env.update(env)
     with open(log_path, "w") as log:
         process = subprocess.Popen(

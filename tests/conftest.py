@@ -82,5 +82,6 @@ def clean_env(monkeypatch, tmp_path):
 
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PLAYGROUND_DB_PATH", str(tmp_path / "playground.db"))
     monkeypatch.chdir(tmp_path)
     return monkeypatch
