@@ -9,6 +9,7 @@ state.init(st.session_state)
 
 page = st.navigation([
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/model_info.py", title="Model info", icon=":material/info:"),
 ])
 page.run()

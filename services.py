@@ -19,7 +19,7 @@ from playground.budget import RequestBudget
 from playground.catalog import CatalogCache, CatalogModel
 from playground.client import ChatClient, Endpoint, PlaygroundError
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
-from playground.providers import Provider, configured_providers
+from playground.providers import ModelChoice, Provider, configured_providers
 from playground.settings import Secret, Settings, SettingsError, load_settings
 from playground.store import DEFAULT_DB_PATH, Store
 
@@ -105,3 +105,68 @@ def _store(path: str) -> Store:
 def store() -> Store:
     """The conversation database, shared by every session of this process (see playground.store)."""
     return _store(settings().db_path or str(DEFAULT_DB_PATH))
+
+
+def open_conversation_from_url() -> None:
+    """Show the conversation named by `?c=` (a reload or a bookmark), if it is not shown yet."""
+    ss = st.session_state
+    wanted = st.query_params.get("c")
+    if not wanted or wanted == ss.get(state.CONVERSATION_ID):
+        return
+    conversation = store().get(wanted)
+    if conversation is None or conversation.deleted_at or conversation.kind != "chat":
+        st.query_params.pop("c", None)
+        st.toast("That conversation does not exist any more.", icon=":material/info:")
+        return
+    state.load_conversation(ss, conversation.id, conversation.setup, [m.as_dict() for m in conversation.messages])
+
+
+def conversation_for(choice: ModelChoice) -> str:
+    """The stored conversation to write to, created on the first message and named in the URL."""
+    ss = st.session_state
+    setup = state.setup_snapshot(ss, choice.provider.id, choice.provider.label, choice.model, choice.label)
+    if ss.get(state.CONVERSATION_ID) is None:
+        ss[state.CONVERSATION_ID] = store().create_conversation(setup)
+    else:
+        store().update_setup(ss[state.CONVERSATION_ID], setup)
+    st.query_params["c"] = ss[state.CONVERSATION_ID]
+    return ss[state.CONVERSATION_ID]
+
+
+def reply_saver(conversation_id: str, messages: list[dict[str, Any]]):
+    """Saves a finished (or cut-short) reply. Runs even in an interrupted run, so it touches
+    neither st.session_state nor any widget: only the list it was given and the store."""
+    database = store()
+
+    def save(message: dict[str, Any]) -> None:
+        stopped = message["metrics"].get("finish_reason") in ("stopped", "error")
+        message["status"] = "partial" if stopped else "complete"
+        try:
+            message["id"] = database.add_message(conversation_id, "assistant", message["content"],
+                                                 metrics=message["metrics"], status=message["status"])
+        finally:
+            messages.append(message)
+
+    return save
+
+
+def edit_and_resend(index: int, text: str) -> None:
+    """Replace user message `index`, drop everything after it, and send again."""
+    ss = st.session_state
+    messages = state.messages(ss)
+    message = {**messages[index], "content": text}
+    if ss.get(state.CONVERSATION_ID) and message.get("id") is not None:
+        store().edit_message(ss[state.CONVERSATION_ID], message["id"], text, drop_following=True)
+    ss[state.MESSAGES] = messages[:index] + [message]
+    ss[state.RETRY] = True
+
+
+def regenerate() -> None:
+    """Drop the last reply and ask again."""
+    ss = st.session_state
+    messages = state.messages(ss)
+    if len(messages) >= 2 and messages[-1]["role"] == "assistant":
+        if ss.get(state.CONVERSATION_ID) and messages[-2].get("id") is not None:
+            store().truncate_after(ss[state.CONVERSATION_ID], messages[-2]["id"])
+        ss[state.MESSAGES] = messages[:-1]
+        ss[state.RETRY] = True

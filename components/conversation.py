@@ -1,8 +1,8 @@
-"""The conversation: past messages with the metrics line under each reply."""
+"""The conversation: past messages, the metrics line under each reply, and per-message actions."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -29,13 +29,40 @@ def render_reply_metrics(metrics: dict[str, Any]) -> None:
         st.warning(metrics["error"], icon=":material/warning:")
 
 
-def render_message(message: dict[str, Any]) -> None:
+def render_message(message: dict[str, Any], actions: Callable[[], None] | None = None) -> None:
     with st.chat_message(message["role"]):
         st.markdown(message["content"])
         if message.get("metrics"):
             render_reply_metrics(message["metrics"])
+        if message.get("status") == "partial":
+            st.caption(":material/content_cut: Incomplete reply (saved as it was cut).")
+        if actions:
+            actions()
 
 
-def render_conversation(messages: list[dict[str, Any]]) -> None:
-    for message in messages:
-        render_message(message)
+def _copy_popover(index: int, content: str) -> None:
+    with st.popover("", icon=":material/content_copy:", help="Copy"):
+        st.code(content, language=None, wrap_lines=True)  # its button copies to the clipboard
+
+
+def render_conversation(
+    messages: list[dict[str, Any]],
+    on_edit: Callable[[int, str], None] | None = None,
+    on_regenerate: Callable[[], None] | None = None,
+) -> None:
+    """Every message; users' can be edited and resent, the last reply regenerated, any copied."""
+    last = len(messages) - 1
+    for index, message in enumerate(messages):
+        def actions(index: int = index, message: dict[str, Any] = message) -> None:
+            columns = st.columns([1, 1, 12])
+            with columns[0]:
+                _copy_popover(index, message["content"])
+            if message["role"] == "user" and on_edit:
+                with columns[1].popover("", icon=":material/edit:", help="Edit and resend"):
+                    st.text_area("Message", value=message["content"], key=f"edit_{index}")
+                    st.button("Resend", key=f"resend_{index}",
+                              on_click=lambda i=index: on_edit(i, st.session_state[f"edit_{i}"]))
+            if message["role"] == "assistant" and index == last and on_regenerate:
+                columns[1].button("", icon=":material/refresh:", key="regenerate", help="Regenerate",
+                                  on_click=on_regenerate)
+        render_message(message, actions)

@@ -1,4 +1,4 @@
-"""The sidebar's parameter controls, system prompt and New chat."""
+"""The sidebar's parameter controls and system prompt."""
 
 from __future__ import annotations
 
@@ -36,8 +36,3 @@ def render_parameter_controls(choice: ModelChoice) -> ChatParams:
 def render_system_prompt() -> None:
     st.sidebar.text_area("System prompt", key=state.SYSTEM_PROMPT, height=100,
                          help="Sent first in every request; leave empty to send none.")
-
-
-def render_new_chat_button() -> None:
-    st.sidebar.button("New chat", icon=":material/add_comment:", on_click=state.new_chat,
-                      args=(st.session_state,), width="stretch")

@@ -1,16 +1,17 @@
-"""Chat: pick a model, set parameters, talk; the reply streams in."""
+"""Chat: pick a model, set parameters, talk; the reply streams in and everything is saved."""
 
 import streamlit as st
 
 import services
 from components.conversation import render_conversation, render_message
+from components.history import render_export_import, render_history, render_new_chat_button, render_presets
 from components.model_picker import (
     render_custom_endpoint_form,
     render_model_picker,
     render_request_budget,
     render_session_token_input,
 )
-from components.sidebar import render_new_chat_button, render_parameter_controls, render_system_prompt
+from components.sidebar import render_parameter_controls, render_system_prompt
 from components.streaming import render_streamed_reply
 from playground import state
 from playground.client import PlaygroundError
@@ -19,27 +20,35 @@ from playground.providers import GITHUB
 ss = st.session_state
 state.init(ss)
 state.settle_interrupted_reply(ss)  # a Stop click or a new prompt interrupts a streaming reply
+services.open_conversation_from_url()
+store = services.store()
 
+render_new_chat_button()
 choice = render_model_picker(services.providers(), services.github_catalog)
 budget = services.request_budget(choice.endpoint, choice.model or "") if choice.provider.kind == GITHUB else None
 budget_meter = st.sidebar.container()  # drawn last, so it counts this run's request
 params = render_parameter_controls(choice)
 render_system_prompt()
-render_new_chat_button()
+history = st.sidebar.container()  # drawn last, so it lists this run's conversation
+render_presets(store)
+render_export_import(store)
 render_session_token_input()
 render_custom_endpoint_form()
 
 st.title("Chat")
 st.caption(f"{choice.label} — {choice.endpoint.url}")
-render_conversation(state.messages(ss))
+render_conversation(state.messages(ss), on_edit=services.edit_and_resend, on_regenerate=services.regenerate)
 
 prompt = st.chat_input("Message the model")
 if prompt:
-    state.add_message(ss, "user", prompt)  # kept before sending: an error must not lose it
+    conversation_id = services.conversation_for(choice)
+    # Saved before it is sent: an error, a reload or a crash must not lose it.
+    state.add_message(ss, "user", prompt, id=store.add_message(conversation_id, "user", prompt))
     render_message(state.messages(ss)[-1])
 
 if prompt or ss.pop(state.RETRY, False):
     ss[state.ERROR] = None
+    conversation_id = services.conversation_for(choice)
     if budget:
         budget.record()
     try:
@@ -48,8 +57,8 @@ if prompt or ss.pop(state.RETRY, False):
     except PlaygroundError as error:
         ss[state.ERROR] = error.message
     else:
-        # Bound to the list itself: an interrupted run may not touch st.session_state any more.
-        render_streamed_reply(stream, save=state.messages(ss).append)
+        render_streamed_reply(stream, save=services.reply_saver(conversation_id, state.messages(ss)))
+        st.rerun()  # redraw the finished reply like every other message, with its actions
 
 if ss[state.ERROR]:
     st.error(ss[state.ERROR], icon=":material/error:")
@@ -59,3 +68,5 @@ if ss[state.ERROR]:
 if budget:
     with budget_meter:
         render_request_budget(budget.reading(), choice.card.tier_limits if choice.card else None)
+with history:
+    render_history(store)

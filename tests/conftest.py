@@ -61,16 +61,21 @@ def start_endpoint(directory: Path, *args: str, env: dict | None = None) -> Runn
     raise RuntimeError("endpoint did not start: " + stderr_path.read_text())
 
 
+# One thread: llama.cpp's threads spin-wait, so on a 2-core machine shared with the browser and
+# Streamlit, two threads can be many times slower than one.
+TEST_THREADS = ("--threads", "1")
+
+
 @pytest.fixture(scope="session")
 def endpoint(tmp_path_factory) -> RunningEndpoint:
-    running = start_endpoint(tmp_path_factory.mktemp("endpoint"))
+    running = start_endpoint(tmp_path_factory.mktemp("endpoint"), *TEST_THREADS)
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="session")
 def keyed_endpoint(tmp_path_factory) -> RunningEndpoint:
-    running = start_endpoint(tmp_path_factory.mktemp("keyed"), "--api-key", TEST_KEY)
+    running = start_endpoint(tmp_path_factory.mktemp("keyed"), "--api-key", TEST_KEY, *TEST_THREADS)
     yield running
     running.stop()
 

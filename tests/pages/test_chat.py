@@ -16,6 +16,7 @@ def page(clean_env, endpoint):
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.run()
     assert not at.exception
+    at.slider(key="max_tokens").set_value(60)  # replies long enough to stream, short enough to be quick
     return at
 
 
@@ -81,7 +82,7 @@ def test_a_refused_key_shows_what_to_fix_and_keeps_the_prompt(clean_env, keyed_e
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     send(at, "Please remember this prompt.")
     assert "PLAYGROUND_LOCAL_API_KEY" in at.error[0].value
-    assert at.session_state["messages"] == [{"role": "user", "content": "Please remember this prompt."}]
+    assert [(m["role"], m["content"]) for m in at.session_state["messages"]] == [("user", "Please remember this prompt.")]
     assert [b.label for b in at.button if b.label == "Retry"] == ["Retry"]
     # Fixing the key and pressing Retry sends the kept prompt without retyping it.
     clean_env.setenv("PLAYGROUND_LOCAL_API_KEY", "test-key-0123456789")

@@ -1,0 +1,80 @@
+"""Compare: one prompt, the same history, 2 or 3 model/parameter setups streaming side by side."""
+
+import streamlit as st
+
+import services
+from components.compare import (
+    render_column_model,
+    render_column_parameters,
+    render_compare_options,
+    render_compare_system_prompt,
+    render_live_replies,
+    render_new_comparison_button,
+    render_shared_parameters,
+    render_turns,
+)
+from components.model_picker import PREFERRED_GITHUB_MODEL
+from playground import compare
+from playground.compare import ColumnRequest, ColumnSetup
+from playground.providers import GITHUB
+
+ss = st.session_state
+compare.init(ss)
+
+options = compare.model_options(services.providers(), services.github_catalog)
+count, same = render_compare_options()
+
+st.title("Compare")
+st.caption("One prompt, the same conversation, several models or parameter sets, side by side.")
+default = compare.default_option(options, PREFERRED_GITHUB_MODEL)
+header = st.columns(count)
+choices = []
+for index, column in enumerate(header):
+    with column:
+        choices.append(render_column_model(index, options, default))
+if same:
+    params = render_shared_parameters(choices)
+else:
+    params = []
+    for index, column in enumerate(header):
+        with column:
+            params.append(render_column_parameters(index, choices[index]))
+setups = [ColumnSetup(choice, p) for choice, p in zip(choices, params)]
+system_prompt = render_compare_system_prompt()
+render_new_comparison_button()
+
+
+def column_requests(history: list) -> list[ColumnRequest]:
+    requests = []
+    for index, setup in enumerate(setups):
+        choice, budget = setup.choice, None
+        if choice.provider.kind == GITHUB:  # GitHub counts every column's request
+            budget = services.request_budget(choice.endpoint, choice.model or "")
+            budget.record()
+        requests.append(ColumnRequest(
+            services.client_for(choice.endpoint), compare.request_messages(history, system_prompt, index),
+            setup.params, choice.model, setup.label, budget.observe_headers if budget else None))
+    return requests
+
+
+history = ss[compare.HISTORY]  # this run's list: New comparison replaces it, never empties it
+run = ss.get(compare.RUN)  # workers outlive a rerun (Stop, any widget): this run draws them again
+prompt = st.chat_input("Message every column", key=compare.PROMPT)
+if prompt and run is not None:  # a new prompt ends the comparison still streaming
+    run.cancel()
+    run.wait(timeout=5)
+if run is not None and (run.done or prompt):
+    compare.fold(ss, run, history)
+    run = None
+if prompt:
+    conversation_id = compare.save_prompt(services.store(), ss, history, prompt, setups, system_prompt)
+    run = ss[compare.RUN] = compare.start_run(
+        column_requests(history), on_reply=compare.reply_saver(services.store(), conversation_id))
+
+if not history:
+    st.info("Type a prompt below: every column answers it, with its own model and parameters.",
+            icon=":material/compare_arrows:")
+render_turns(history, count, live=run is not None)
+if run is not None:
+    render_live_replies(run, [worker.request.label for worker in run.workers])
+    compare.fold(ss, run, history)

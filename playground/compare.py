@@ -1,0 +1,409 @@
+"""Compare: one prompt, with the same history, sent to 2 or 3 model/parameter setups at once.
+
+Logic only, no Streamlit: the session-state keys of the Compare page, the model choices, the
+shared history and each column's request, and the run. A run gives every column a worker thread
+that calls `stream_chat` and consumes the stream into its buffer (`ChatStream.text` and metrics);
+the page polls the workers and redraws. Workers never touch Streamlit: they only read the
+stream and, when their reply ends, hand it to `on_reply` (`reply_saver`: the store). The user's
+prompt is saved before anything is sent (`save_prompt`); `fold` moves finished replies into the
+session's history.
+
+History is one flat list, in the store's shape: user prompts (`column` None) shared by every
+column, and replies carrying the `column` that wrote them. Column i is sent the system prompt,
+every user prompt and its own replies only.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
+
+from .catalog import CatalogModel
+from .client import ChatParams, ChatStream, PlaygroundError
+from .providers import AZURE, EMBEDDED, GITHUB, ModelChoice, Provider
+from .local_endpoint.model import MODEL_NAME
+
+# Session-state keys of the Compare page (playground.state owns the Chat page's).
+HISTORY = "compare_history"  # the flat message list described above
+CONVERSATION_ID = "compare_conversation_id"  # the store's id, once the first prompt is sent
+RUN = "compare_run"  # the CompareRun in progress (or finished and not yet folded into HISTORY)
+COLUMN_COUNT = "compare_column_count"
+SAME_PARAMETERS = "compare_same_parameters"
+SYSTEM_PROMPT = "compare_system_prompt"
+MODEL = "compare_model"  # per column: compare_model_0, compare_model_1, ...
+TEMPERATURE = "compare_temperature"  # shared; per column with a _<index> suffix
+TOP_P = "compare_top_p"
+MAX_TOKENS = "compare_max_tokens"
+STOP = "compare_stop"  # the Stop button
+PROMPT = "compare_prompt"  # the chat input
+
+MIN_COLUMNS, MAX_COLUMNS = 2, 3
+PARAMETERS = (TEMPERATURE, TOP_P, MAX_TOKENS)
+
+
+def column_key(key: str, index: int) -> str:
+    return f"{key}_{index}"
+
+
+KEYS = frozenset({HISTORY, CONVERSATION_ID, RUN, COLUMN_COUNT, SAME_PARAMETERS, SYSTEM_PROMPT, STOP, PROMPT,
+                  *PARAMETERS,
+                  *(column_key(k, i) for k in (MODEL, *PARAMETERS) for i in range(MAX_COLUMNS))})
+
+PARAMETER_DEFAULTS: dict[str, Any] = {TEMPERATURE: 0.7, TOP_P: 0.95, MAX_TOKENS: 512}
+DEFAULTS: dict[str, Any] = {
+    COLUMN_COUNT: MIN_COLUMNS,
+    SAME_PARAMETERS: True,
+    SYSTEM_PROMPT: "You are a helpful assistant.",
+    **PARAMETER_DEFAULTS,
+    **{column_key(k, i): v for k, v in PARAMETER_DEFAULTS.items() for i in range(MAX_COLUMNS)},
+}
+
+
+def init(state: MutableMapping[str, Any]) -> None:
+    for key, value in DEFAULTS.items():
+        state.setdefault(key, value)
+    state.setdefault(HISTORY, [])
+    state.setdefault(CONVERSATION_ID, None)
+
+
+def split_parameters(state: MutableMapping[str, Any]) -> None:
+    """When the columns stop sharing parameters, each starts from the shared values."""
+    if not state.get(SAME_PARAMETERS):
+        for key in PARAMETERS:
+            for index in range(MAX_COLUMNS):
+                state[column_key(key, index)] = state[key]
+
+
+def new_comparison(state: MutableMapping[str, Any]) -> None:
+    """Stop any run and start over; what was said stays in the store."""
+    run = state.pop(RUN, None)
+    if run is not None:
+        run.cancel()
+    state[HISTORY] = []
+    state[CONVERSATION_ID] = None
+
+
+# -- model choices ----------------------------------------------------------------------------
+
+CatalogLoader = Callable[[Provider], "tuple[list[CatalogModel], str | None]"]
+
+
+def option_key(provider: Provider, model: str | None) -> str:
+    return json.dumps([provider.id, model])
+
+
+def option_label(choice: ModelChoice) -> str:
+    """"provider · model", e.g. "GitHub Models · GPT-4o" or "Embedded model (offline) · SmolLM2-135M-Instruct"."""
+    if choice.card:
+        model = choice.card.name
+    elif choice.provider.kind == EMBEDDED:
+        model = MODEL_NAME
+    else:
+        model = choice.model or ("the deployment's model" if choice.provider.kind == AZURE else None)
+    return f"{choice.provider.label} · {model}" if model else choice.provider.label
+
+
+def model_options(providers: Sequence[Provider], load_catalog: CatalogLoader) -> dict[str, ModelChoice]:
+    """Every model a column can use, keyed by a stable string, in the providers' order. GitHub
+    Models contributes its whole catalog (or the built-in list when the catalog is unreachable)."""
+    options: dict[str, ModelChoice] = {}
+    for provider in providers:
+        if provider.kind == GITHUB:
+            models, _offline_reason = load_catalog(provider)
+            for card in models:
+                options[option_key(provider, card.id)] = ModelChoice(provider, card.id, card)
+        else:
+            options[option_key(provider, provider.model)] = ModelChoice(provider, provider.model)
+    return options
+
+
+def default_option(options: Mapping[str, ModelChoice], preferred_github_model: str | None = None) -> str:
+    """The first provider's model (the Chat page's default order); for GitHub, the preferred model."""
+    first = next(iter(options.values()))
+    if first.provider.kind == GITHUB and preferred_github_model:
+        key = option_key(first.provider, preferred_github_model)
+        if key in options:
+            return key
+    return next(iter(options))
+
+
+def chat_params(choice: ModelChoice, temperature: float, top_p: float, max_tokens: int) -> ChatParams:
+    """Reasoning models reject temperature, top_p and max_tokens: they are not sent."""
+    if choice.is_reasoning:
+        return ChatParams()
+    return ChatParams(temperature=temperature, top_p=top_p, max_tokens=min(int(max_tokens), choice.max_output_tokens))
+
+
+@dataclass(frozen=True)
+class ColumnSetup:
+    choice: ModelChoice
+    params: ChatParams
+
+    @property
+    def label(self) -> str:
+        return option_label(self.choice)
+
+    def describe(self) -> dict[str, Any]:
+        """For the store's setup: names and parameters, never an endpoint URL or key."""
+        return {"model": self.label, "model_id": self.choice.model, "provider": self.choice.provider.label,
+                "parameters": self.params.body()}
+
+
+def conversation_setup(columns: Sequence[ColumnSetup], system_prompt: str) -> dict[str, Any]:
+    return {"columns": [column.describe() for column in columns], "system_prompt": system_prompt}
+
+
+# -- history ----------------------------------------------------------------------------------
+
+def request_messages(history: Iterable[Mapping[str, Any]], system_prompt: str, column: int) -> list[dict[str, str]]:
+    """What column `column` is sent: the system prompt (if any), every user prompt, and that
+    column's own replies (an empty one, from an error before any text, is left out)."""
+    system = (system_prompt or "").strip()
+    messages = [{"role": "system", "content": system}] if system else []
+    for message in history:
+        if message["role"] == "user" or (message["role"] == "assistant" and message.get("column") == column
+                                         and message["content"]):
+            messages.append({"role": message["role"], "content": message["content"]})
+    return messages
+
+
+@dataclass
+class Turn:
+    prompt: Mapping[str, Any]
+    replies: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def turns(history: Iterable[Mapping[str, Any]]) -> list[Turn]:
+    """The history as rows: each user prompt with the replies each column gave it."""
+    result: list[Turn] = []
+    for message in history:
+        if message["role"] == "user":
+            result.append(Turn(message))
+        elif message["role"] == "assistant" and result and message.get("column") is not None:
+            result[-1].replies[message["column"]] = message
+    return result
+
+
+def save_prompt(store: Any, state: MutableMapping[str, Any], history: list[dict[str, Any]], prompt: str,
+                columns: Sequence[ColumnSetup], system_prompt: str) -> str:
+    """Save the user's prompt BEFORE it is sent (an error in every column must not lose it) and
+    add it to `history`; the conversation is created on the first prompt, its setup kept current
+    (a column may have changed model since the last one). Returns the conversation id."""
+    setup = conversation_setup(columns, system_prompt)
+    if state.get(CONVERSATION_ID) is None:
+        state[CONVERSATION_ID] = store.create_conversation(setup, kind="compare")
+    conversation_id = state[CONVERSATION_ID]
+    store.update_setup(conversation_id, setup)
+    message_id = store.add_message(conversation_id, "user", prompt)
+    history.append({"id": message_id, "role": "user", "content": prompt, "column": None, "status": "complete"})
+    return conversation_id
+
+
+def reply_saver(store: Any, conversation_id: str) -> "OnReply":
+    """Saves each reply as soon as its column ends (on the worker thread: the store is thread-safe)."""
+    def save(index: int, reply: dict[str, Any]) -> None:
+        reply["id"] = store.add_message(conversation_id, "assistant", reply["content"], metrics=reply["metrics"],
+                                        status=reply["status"], column=index)
+    return save
+
+
+def fold(state: MutableMapping[str, Any], run: "CompareRun", history: list[dict[str, Any]]) -> None:
+    """Move a run's finished replies into `history` (once: an interrupted script run and the
+    next may both try) and forget the run. A column still running (it did not stop in time)
+    still saves its reply in the store when it ends."""
+    replies = run.take_replies(unfinished_too=True)
+    if replies is not None:
+        history.extend(replies)
+    if state.get(RUN) is run:
+        del state[RUN]
+
+
+def history_from_messages(messages: Iterable[Any]) -> list[dict[str, Any]]:
+    """A stored compare conversation's messages (playground.store.Message) as HISTORY."""
+    return [m.as_dict() for m in messages if m.role in ("user", "assistant")]
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ColumnRequest:
+    client: Any  # a ChatClient (anything with its stream_chat)
+    messages: list[dict[str, str]]
+    params: ChatParams
+    model: str | None = None
+    label: str = ""
+    on_headers: Callable[[Mapping[str, str]], None] | None = None  # e.g. a RequestBudget's (thread-safe)
+
+
+@dataclass(frozen=True)
+class ColumnState:
+    """What the page draws for a column at one instant."""
+
+    text: str
+    phase: str  # "waiting" (no first token yet), "streaming" or "done"
+    chunks: int
+    elapsed: float  # seconds since the column's request started
+    reply: dict[str, Any] | None  # the finished reply, once done
+
+
+OnReply = Callable[[int, dict[str, Any]], None]
+
+
+def _metrics(stream: ChatStream | None, finish_reason: str | None, error: str | None, label: str) -> dict[str, Any]:
+    """The Chat page's metrics shape (components.streaming.reply_metrics), plus the model label."""
+    metrics: dict[str, Any] = {
+        "prompt_tokens": stream.prompt_tokens if stream else None,
+        "completion_tokens": None,
+        "usage_reported": bool(stream and stream.completion_tokens is not None),
+        "finish_reason": finish_reason,
+        "ttft_s": stream.time_to_first_token if stream else None,
+        "tokens_per_s": stream.tokens_per_second if stream else None,
+        "error": error,
+    }
+    if stream is not None:
+        metrics["completion_tokens"] = stream.completion_tokens if stream.completion_tokens is not None else stream.chunks
+    if label:
+        metrics["model"] = label
+    return metrics
+
+
+class ColumnWorker:
+    """One column: a thread that sends the request and reads the stream into its buffer."""
+
+    def __init__(self, index: int, request: ColumnRequest, on_reply: OnReply | None, on_done: Callable[[], None]):
+        self.index = index
+        self.request = request
+        self.stream: ChatStream | None = None
+        self.reply: dict[str, Any] | None = None
+        self.save_error: str | None = None  # on_reply failed: the reply is shown but not stored
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.done = threading.Event()
+        self._on_reply = on_reply
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self.thread = threading.Thread(target=self._run, name=f"compare-column-{index}", daemon=True)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            stream = self.stream
+        if stream is not None:
+            stream.cancel()
+
+    @property
+    def text(self) -> str:
+        stream = self.stream
+        return stream.text if stream is not None else ""
+
+    def state(self) -> ColumnState:
+        reply = self.reply if self.done.is_set() else None
+        stream = self.stream
+        elapsed = (self.finished_at or time.monotonic()) - (self.started_at or time.monotonic())
+        if reply is not None:
+            return ColumnState(reply["content"], "done", stream.chunks if stream else 0, elapsed, reply)
+        if stream is None or stream.first_token_at is None:
+            return ColumnState("", "waiting", 0, elapsed, None)
+        return ColumnState(stream.text, "streaming", stream.chunks, elapsed, None)
+
+    def _run(self) -> None:
+        self.started_at = time.monotonic()
+        request = self.request
+        stream: ChatStream | None = None
+        finish_reason: str | None = "error"  # replaced below unless something unforeseen ends the thread
+        error: str | None = None
+        try:
+            extra = {"on_headers": request.on_headers} if request.on_headers else {}
+            stream = request.client.stream_chat(request.messages, request.params, request.model, **extra)
+            with self._lock:
+                self.stream = stream
+                cancelled = self._cancelled
+            if cancelled:  # Stop came while the request waited for its first byte
+                stream.cancel()
+            for _ in stream:
+                pass
+            finish_reason = "stopped" if stream.cancelled else stream.finish_reason
+            if finish_reason == "content_filter":
+                error = "The service's content filter cut this reply short."
+        except PlaygroundError as exc:
+            finish_reason, error = "error", exc.message
+        except Exception as exc:  # a worker must always finish, whatever the client raised
+            finish_reason, error = "error", f"Unexpected error: {exc}"
+        finally:
+            if stream is not None:
+                stream.close()
+            self.finished_at = time.monotonic()
+            partial = error is not None or finish_reason in ("stopped", "error")
+            reply: dict[str, Any] = {
+                "role": "assistant", "content": stream.text if stream else "", "column": self.index,
+                "status": "partial" if partial else "complete",
+                "metrics": _metrics(stream, finish_reason, error, request.label),
+            }
+            if self._on_reply is not None:
+                try:
+                    self._on_reply(self.index, reply)
+                except Exception as exc:
+                    self.save_error = f"This reply could not be saved: {exc}"
+            self.reply = reply
+            self.done.set()
+            self._on_done()
+
+
+class CompareRun:
+    """Every column's worker. `start()` starts them all at once; poll `states()` and `wait()`
+    from the drawing thread; `cancel()` (Stop) from any thread; `take_replies()` once, at the end."""
+
+    def __init__(self, requests: Sequence[ColumnRequest], on_reply: OnReply | None = None):
+        self._lock = threading.Lock()
+        self._remaining = len(requests)
+        self._all_done = threading.Event()
+        self._taken = False
+        self.cancelled = False
+        self.workers = [ColumnWorker(i, r, on_reply, self._column_done) for i, r in enumerate(requests)]
+        if not requests:
+            self._all_done.set()
+
+    def _column_done(self) -> None:
+        with self._lock:
+            self._remaining -= 1
+            if self._remaining == 0:
+                self._all_done.set()
+
+    def start(self) -> "CompareRun":
+        for worker in self.workers:
+            worker.thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        for worker in self.workers:
+            worker.cancel()
+
+    @property
+    def done(self) -> bool:
+        return self._all_done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every column has finished or `timeout` passed; True when all finished."""
+        return self._all_done.wait(timeout)
+
+    def states(self) -> list[ColumnState]:
+        return [worker.state() for worker in self.workers]
+
+    def take_replies(self, unfinished_too: bool = False) -> list[dict[str, Any]] | None:
+        """The finished replies in column order, to the first caller only (None after that):
+        an interrupted script run and the next one may both try. None while a column is still
+        running, unless `unfinished_too`: then the finished columns' replies (giving up on the rest)."""
+        with self._lock:
+            if self._taken or not (self._all_done.is_set() or unfinished_too):
+                return None
+            self._taken = True
+        return [worker.reply for worker in self.workers if worker.done.is_set() and worker.reply is not None]
+
+
+def start_run(requests: Sequence[ColumnRequest], on_reply: OnReply | None = None) -> CompareRun:
+    return CompareRun(requests, on_reply).start()

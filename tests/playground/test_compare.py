@@ -1,0 +1,301 @@
+"""playground.compare: history and requests per column, model choices, and the run (one worker
+thread per column) against the real embedded endpoint and local servers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from playground import compare
+from playground.catalog import CatalogModel
+from playground.client import ChatClient, ChatParams, Endpoint
+from playground.compare import ColumnRequest, ColumnSetup
+from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, Provider
+from playground.settings import Secret
+from playground.store import Store
+from tests.app_server import free_port
+from tests.fake_service import FakeService, Reply, chunk
+from tests.github_models import streamed_reply
+
+HELLO = [{"role": "user", "content": "Say hello."}]
+
+
+def client(url: str) -> ChatClient:
+    return ChatClient(Endpoint(url, "Test endpoint"), read_timeout=60)
+
+
+def request(url: str, messages=HELLO, **params) -> ColumnRequest:
+    params = {"max_tokens": 12, "temperature": 0.0, **params}
+    return ColumnRequest(client(url), messages, ChatParams(**params), None, "test")
+
+
+# -- history and requests -----------------------------------------------------------------------
+
+HISTORY = [
+    {"role": "user", "content": "Hi", "column": None},
+    {"role": "assistant", "content": "Hello from 0", "column": 0, "metrics": {"finish_reason": "stop"}},
+    {"role": "assistant", "content": "Hello from 1", "column": 1},
+    {"role": "user", "content": "Again", "column": None},
+    {"role": "assistant", "content": "", "column": 1, "status": "partial"},  # failed before any text
+    {"role": "assistant", "content": "Again from 0", "column": 0},
+    {"role": "user", "content": "Third"},
+]
+
+
+def test_each_column_gets_the_shared_prompts_and_only_its_own_replies():
+    assert compare.request_messages(HISTORY, "  Be brief. ", 0) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello from 0"},
+        {"role": "user", "content": "Again"}, {"role": "assistant", "content": "Again from 0"},
+        {"role": "user", "content": "Third"},
+    ]
+    assert compare.request_messages(HISTORY, "", 1) == [
+        {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello from 1"},
+        {"role": "user", "content": "Again"}, {"role": "user", "content": "Third"},
+    ]
+    assert compare.request_messages(HISTORY, "", 2) == [
+        {"role": "user", "content": m} for m in ("Hi", "Again", "Third")]
+
+
+def test_turns_group_each_prompt_with_its_replies_by_column():
+    rows = compare.turns(HISTORY)
+    assert [t.prompt["content"] for t in rows] == ["Hi", "Again", "Third"]
+    assert {i: r["content"] for i, r in rows[0].replies.items()} == {0: "Hello from 0", 1: "Hello from 1"}
+    assert sorted(rows[1].replies) == [0, 1] and rows[2].replies == {}
+
+
+def test_a_stored_comparison_reads_back_as_history(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    cid = store.create_conversation({"columns": []}, kind="compare")
+    store.add_message(cid, "user", "Hi")
+    store.add_message(cid, "assistant", "B", column=1, metrics={"finish_reason": "stop"})
+    store.add_message(cid, "assistant", "A", column=0, status="partial")
+    history = compare.history_from_messages(store.get(cid).messages)
+    assert [(m["role"], m["content"], m["column"], m["status"]) for m in history] == [
+        ("user", "Hi", None, "complete"), ("assistant", "B", 1, "complete"), ("assistant", "A", 0, "partial")]
+    assert compare.request_messages(history, "", 0)[-1] == {"role": "assistant", "content": "A"}
+
+
+def test_state_keys_are_prefixed_and_init_new_comparison_and_split_parameters():
+    assert all(key.startswith("compare_") for key in compare.KEYS)
+    state: dict = {}
+    compare.init(state)
+    assert state[compare.HISTORY] == [] and state[compare.COLUMN_COUNT] == 2 and state[compare.SAME_PARAMETERS]
+    state[compare.TEMPERATURE], state[compare.SAME_PARAMETERS] = 1.1, False
+    compare.split_parameters(state)
+    assert [state[compare.column_key(compare.TEMPERATURE, i)] for i in range(3)] == [1.1] * 3
+
+    class Run:
+        cancelled = False
+
+        def cancel(self):
+            self.cancelled = True
+
+    run = state[compare.RUN] = Run()
+    state[compare.HISTORY].append({"role": "user", "content": "x"})
+    state[compare.CONVERSATION_ID] = "abc"
+    compare.new_comparison(state)
+    assert run.cancelled and compare.RUN not in state
+    assert state[compare.HISTORY] == [] and state[compare.CONVERSATION_ID] is None
+
+
+# -- model choices ------------------------------------------------------------------------------
+
+def providers() -> list[Provider]:
+    return [
+        Provider(GITHUB, GITHUB, "GitHub Models", Endpoint("https://models.example/inference", "GitHub Models",
+                                                           Secret("ghp_secret"), "GITHUB_TOKEN")),
+        Provider(EMBEDDED, EMBEDDED, "Embedded model (offline)", Endpoint("http://127.0.0.1:1", "The embedded model")),
+        Provider(f"{CUSTOM}:vllm", CUSTOM, "vllm", Endpoint("http://127.0.0.1:2", "vllm"), model="llama-3"),
+    ]
+
+
+CARDS = [CatalogModel("openai/gpt-4o", "GPT-4o", "OpenAI", max_output_tokens=16384),
+         CatalogModel("microsoft/phi-3-mini-4k-instruct", "Phi-3-mini", "Microsoft", max_output_tokens=1024),
+         CatalogModel("openai/o3-mini", "o3-mini", "OpenAI", tags=("reasoning",))]
+
+
+def test_model_options_list_every_provider_and_the_github_catalog():
+    options = compare.model_options(providers(), lambda provider: (CARDS, None))
+    assert [compare.option_label(c) for c in options.values()] == [
+        "GitHub Models · GPT-4o", "GitHub Models · Phi-3-mini", "GitHub Models · o3-mini",
+        "Embedded model (offline) · SmolLM2-135M-Instruct", "vllm · llama-3"]
+    assert len(set(options)) == 5
+    assert compare.default_option(options, "microsoft/phi-3-mini-4k-instruct") == \
+        compare.option_key(providers()[0], "microsoft/phi-3-mini-4k-instruct")
+    assert compare.default_option(options, "not/listed") == next(iter(options))
+
+
+def test_parameters_are_clamped_to_the_model_and_left_out_for_reasoning_models():
+    phi, o3 = (ModelChoice(providers()[0], c.id, c) for c in CARDS[1:])
+    assert compare.chat_params(phi, 0.3, 0.9, 4000) == ChatParams(temperature=0.3, top_p=0.9, max_tokens=1024)
+    assert compare.chat_params(o3, 0.3, 0.9, 4000) == ChatParams()
+
+
+def test_the_setup_names_models_and_parameters_and_carries_no_secret_or_url():
+    github = ModelChoice(providers()[0], CARDS[0].id, CARDS[0])
+    setup = compare.conversation_setup(
+        [ColumnSetup(github, ChatParams(temperature=0.2, max_tokens=50)),
+         ColumnSetup(ModelChoice(providers()[1], None), ChatParams(temperature=1.0))], "Be brief.")
+    assert setup == {"system_prompt": "Be brief.", "columns": [
+        {"model": "GitHub Models · GPT-4o", "model_id": "openai/gpt-4o", "provider": "GitHub Models",
+         "parameters": {"temperature": 0.2, "max_tokens": 50}},
+        {"model": "Embedded model (offline) · SmolLM2-135M-Instruct", "model_id": None,
+         "provider": "Embedded model (offline)", "parameters": {"temperature": 1.0}}]}
+    assert "ghp_secret" not in str(setup) and "http" not in str(setup)
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+def test_all_columns_stream_concurrently_each_with_its_own_metrics(endpoint):
+    before = len(endpoint.requests())
+    seen_at_first_reply: list[int] = []
+
+    def on_reply(index, reply):
+        if not seen_at_first_reply:
+            seen_at_first_reply.append(len(endpoint.requests()) - before)
+
+    run = compare.start_run([request(endpoint.url, temperature=0.1, max_tokens=10),
+                             request(endpoint.url, temperature=0.9, max_tokens=14),
+                             request(endpoint.url, temperature=1.5, max_tokens=6)], on_reply=on_reply)
+    assert run.wait(timeout=120)
+    workers = run.workers
+    # Every worker started before any finished, and every request had reached the endpoint
+    # before the first reply ended: the endpoint queues them (one model), the playground does not.
+    assert max(w.started_at for w in workers) < min(w.finished_at for w in workers)
+    assert seen_at_first_reply == [3]
+    sent = endpoint.requests()[before:]
+    assert sorted(r["body"]["temperature"] for r in sent) == pytest.approx([0.1, 0.9, 1.5])
+
+    replies = run.take_replies()
+    assert [r["column"] for r in replies] == [0, 1, 2]
+    for reply, limit in zip(replies, (10, 14, 6)):
+        assert reply["role"] == "assistant" and reply["status"] == "complete" and reply["content"].strip()
+        metrics = reply["metrics"]
+        assert 0 < metrics["completion_tokens"] <= limit and metrics["usage_reported"]
+        assert metrics["prompt_tokens"] > 5 and metrics["ttft_s"] > 0 and metrics["error"] is None
+        assert metrics["finish_reason"] in ("stop", "length") and metrics["model"] == "test"
+    # Each column has its own stream and timing: the queued ones waited longer for their first token.
+    assert len({w.stream.first_token_at for w in workers}) == 3
+    assert run.take_replies() is None  # only once
+
+
+def test_columns_run_in_parallel_on_a_service_that_serves_them_in_parallel():
+    replies = [Reply(events=streamed_reply("Hello", " there").events, first_byte_delay=1.0)]
+    with FakeService({"/chat/completions": replies}) as a, FakeService({"/chat/completions": replies}) as b:
+        started = time.monotonic()
+        run = compare.start_run([request(a.url), request(b.url), request(a.url)])
+        assert run.wait(timeout=30)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.5, elapsed  # three one-second waits overlapped
+    assert [r["content"] for r in run.take_replies()] == ["Hello there"] * 3
+
+
+def test_an_unreachable_column_fails_alone_and_the_others_answer(endpoint):
+    closed = f"http://127.0.0.1:{free_port()}"
+    run = compare.start_run([request(endpoint.url), request(closed), request(endpoint.url)])
+    assert run.wait(timeout=120)
+    first, failed, third = run.take_replies()
+    assert failed["column"] == 1 and failed["status"] == "partial" and failed["content"] == ""
+    assert failed["metrics"]["finish_reason"] == "error"
+    assert "Cannot reach Test endpoint" in failed["metrics"]["error"]
+    for reply in (first, third):
+        assert reply["status"] == "complete" and reply["content"].strip() and reply["metrics"]["error"] is None
+
+
+def test_a_stream_cut_mid_way_keeps_its_partial_text_and_the_other_column_is_untouched(endpoint):
+    events = [chunk("Once"), chunk(" upon"), chunk(" a time")]
+    with FakeService({"/chat/completions": [Reply(events=events, cut_after=2)]}) as fake:
+        run = compare.start_run([request(fake.url), request(endpoint.url)])
+        assert run.wait(timeout=120)
+    cut, fine = run.take_replies()
+    assert cut["content"] == "Once upon" and cut["status"] == "partial"
+    assert "broke off" in cut["metrics"]["error"] and cut["metrics"]["completion_tokens"] == 2
+    assert fine["status"] == "complete" and fine["content"].strip()
+
+
+def test_states_go_from_waiting_to_streaming_to_done(endpoint):
+    run = compare.start_run([request(endpoint.url, max_tokens=60, temperature=1.0,
+                                     messages=[{"role": "user", "content": "Write a long story about a dragon."}])])
+    phases, texts = [], []
+    while not run.wait(0.02):
+        state = run.states()[0]
+        phases.append(state.phase)
+        texts.append(state.text)
+    final = run.states()[0]
+    assert final.phase == "done" and final.reply is run.workers[0].reply
+    assert phases[0] == "waiting" and "streaming" in phases
+    streamed = [t for p, t in zip(phases, texts) if p == "streaming"]
+    assert all(final.text.startswith(t) for t in streamed) and len(set(streamed)) > 1  # it grew while polled
+
+
+def test_stop_ends_every_column_and_keeps_what_arrived(endpoint):
+    long = [{"role": "user", "content": "Write a very long essay about the history of Rome."}]
+    run = compare.start_run([request(endpoint.url, messages=long, max_tokens=400, temperature=1.0),
+                             request(endpoint.url, messages=long, max_tokens=400, temperature=1.0)])
+    deadline = time.monotonic() + 60
+    while len(run.workers[0].text.split()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stopped_at = time.monotonic()
+    run.cancel()
+    assert run.wait(timeout=30)
+    assert time.monotonic() - stopped_at < 20
+    first, second = run.take_replies()
+    assert len(first["content"].split()) >= 3 and first["status"] == "partial"
+    assert first["metrics"]["finish_reason"] == "stopped" and first["metrics"]["error"] is None
+    assert first["metrics"]["completion_tokens"] < 400
+    # The second was queued behind the first on the one-model endpoint: stopped too, whatever it had.
+    assert second["status"] == "partial" and second["metrics"]["finish_reason"] == "stopped"
+
+
+def test_a_reply_that_cannot_be_saved_is_still_shown_with_the_reason(endpoint):
+    def failing(index, reply):
+        raise OSError("disk full")
+
+    run = compare.start_run([request(endpoint.url, max_tokens=4)], on_reply=failing)
+    assert run.wait(timeout=120)
+    assert run.workers[0].save_error == "This reply could not be saved: disk full"
+    assert run.take_replies()[0]["content"].strip()
+
+
+def test_prompt_saved_before_sending_replies_saved_by_the_workers_and_folded_once(endpoint, tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    state: dict = {}
+    compare.init(state)
+    history = state[compare.HISTORY]
+    embedded = ModelChoice(Provider(EMBEDDED, EMBEDDED, "Embedded model (offline)", Endpoint(endpoint.url, "x")), None)
+    setups = [ColumnSetup(embedded, ChatParams(temperature=0.1, max_tokens=5)),
+              ColumnSetup(embedded, ChatParams(temperature=1.2, max_tokens=5))]
+    cid = compare.save_prompt(store, state, history, "Say hello.", setups, "Be brief.")
+    assert state[compare.CONVERSATION_ID] == cid
+    conversation = store.get(cid)
+    assert conversation.kind == "compare" and conversation.setup == compare.conversation_setup(setups, "Be brief.")
+    assert [(m.role, m.content, m.column) for m in conversation.messages] == [("user", "Say hello.", None)]
+    assert history == [{"id": conversation.messages[0].id, "role": "user", "content": "Say hello.",
+                        "column": None, "status": "complete"}]
+
+    order: list[int] = []
+    save = compare.reply_saver(store, cid)
+
+    def on_reply(index, reply):
+        order.append(index)
+        save(index, reply)
+
+    requests = [request(endpoint.url, compare.request_messages(history, "Be brief.", i), max_tokens=5) for i in (0, 1)]
+    run = state[compare.RUN] = compare.start_run(requests, on_reply=on_reply)
+    assert run.wait(timeout=120)
+    messages = store.get(cid).messages
+    assert [m.column for m in messages[1:]] == order and sorted(order) == [0, 1]  # saved as each ended
+    assert all(m.metrics["completion_tokens"] > 0 and m.status == "complete" for m in messages[1:])
+
+    other_history: list = []  # an interrupted script run folding the same run gets nothing
+    compare.fold(state, run, history)
+    compare.fold(state, run, other_history)
+    assert compare.RUN not in state and other_history == []
+    assert [(m["column"], m["id"]) for m in history[1:]] == [(m.column, m.id) for m in sorted(messages[1:], key=lambda m: m.column)]
+
+    # The next prompt goes to the same conversation, with each column's own reply as history.
+    assert compare.save_prompt(store, state, history, "Again", setups[:1], "") == cid
+    assert store.get(cid).setup["columns"] == [setups[0].describe()]
+    assert compare.request_messages(history, "", 1)[1] == {"role": "assistant", "content": history[2]["content"]}
