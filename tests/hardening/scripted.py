@@ -5,7 +5,9 @@ endings, a stream cut after a given event. Patterned on tests/fake_service.py.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,15 @@ class RawReply:
     chunks: list[bytes] = field(default_factory=list)  # each sent as one HTTP chunk, in order
     json_body: dict | None = None  # a plain JSON answer instead of a stream
     cut: bool = False  # drop the connection after the chunks, with no terminating chunk
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that resets its keep-alive connection is expected here, not an error.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 class ScriptedServer:
@@ -77,8 +88,7 @@ class ScriptedServer:
                     return
                 self.wfile.write(b"0\r\n\r\n")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -109,6 +119,5 @@ def listening_addresses(port: int) -> set[str]:
                 found.add(".".join(str(b) for b in raw[::-1]))
             else:  # four little-endian 32-bit words
                 words = [raw[i:i + 4][::-1] for i in range(0, 16, 4)]
-                import ipaddress
                 found.add(str(ipaddress.IPv6Address(b"".join(words))))
     return found
