@@ -17,7 +17,8 @@ import streamlit as st
 from playground import state
 from playground.budget import RequestBudget
 from playground.catalog import CatalogCache, CatalogModel
-from playground.client import ChatClient, Endpoint, PlaygroundError
+from playground import codegen
+from playground.client import ChatClient, ChatParams, Endpoint, PlaygroundError
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
 from playground.providers import ModelChoice, Provider, configured_providers
 from playground.settings import Secret, Settings, SettingsError, load_settings
@@ -170,3 +171,21 @@ def regenerate() -> None:
             store().truncate_after(ss[state.CONVERSATION_ID], messages[-2]["id"])
         ss[state.MESSAGES] = messages[:-1]
         ss[state.RETRY] = True
+
+
+def code_spec(choice: ModelChoice, params: ChatParams) -> tuple[codegen.RequestSpec | None, str | None]:
+    """The request the next send would make, for "View code" (the conversation so far, or a
+    sample prompt when it is empty)."""
+    messages = state.request_messages(st.session_state)
+    if not any(m["role"] == "user" for m in messages):
+        messages = messages + [{"role": "user", "content": "Hello!"}]
+    note = None
+    if choice.endpoint.entra:
+        note = ("This endpoint signs in with Microsoft Entra ID here; the code reads a key from "
+                "AZURE_INFERENCE_CREDENTIAL instead. Set it, or swap in DefaultAzureCredential.")
+    try:
+        spec = codegen.request_spec(choice.endpoint.url, choice.key_environment_variable, choice.model,
+                                    messages, params, stream=True)
+    except ValueError as error:
+        return None, f"No code for this setup: {error}"
+    return spec, note

@@ -3,6 +3,7 @@
 import streamlit as st
 
 import services
+from components.code_view import render_code_view
 from components.conversation import render_conversation, render_message
 from components.history import render_export_import, render_history, render_new_chat_button, render_presets
 from components.model_picker import (
@@ -37,6 +38,7 @@ render_custom_endpoint_form()
 
 st.title("Chat")
 st.caption(f"{choice.label} — {choice.endpoint.url}")
+render_code_view(*services.code_spec(choice, params))
 render_conversation(state.messages(ss), on_edit=services.edit_and_resend, on_regenerate=services.regenerate)
 
 prompt = st.chat_input("Message the model")

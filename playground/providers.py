@@ -60,6 +60,18 @@ class ModelChoice:
     def is_reasoning(self) -> bool:
         return bool(self.card and self.card.is_reasoning)
 
+    @property
+    def key_environment_variable(self) -> str | None:
+        """The variable exported code reads the key from (never the key itself)."""
+        kind, endpoint = self.provider.kind, self.provider.endpoint
+        if kind == GITHUB:
+            return "GITHUB_TOKEN"
+        if kind == AZURE:
+            return "AZURE_INFERENCE_CREDENTIAL"
+        if kind == EMBEDDED:
+            return "PLAYGROUND_LOCAL_API_KEY" if endpoint.key else None
+        return "API_KEY" if endpoint.key else None
+
 
 def github_inference_url(settings: Settings) -> str:
     base = settings.github_models_url

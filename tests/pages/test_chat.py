@@ -89,3 +89,22 @@ def test_a_refused_key_shows_what_to_fix_and_keeps_the_prompt(clean_env, keyed_e
     next(b for b in at.button if b.label == "Retry").click().run()
     assert not at.error
     assert [m["role"] for m in at.session_state["messages"]] == ["user", "assistant"]
+
+
+def test_view_code_shows_the_session_as_runnable_code(page, endpoint, tmp_path):
+    page.slider(key="temperature").set_value(0.35)
+    send(page, "Hello")
+    python = next(c.value for c in page.code if "ChatCompletionsClient" in c.value)
+    assert "temperature=0.35" in python and endpoint.url in python and '"content": "Hello"' in python
+    assert {c.language for c in page.code} >= {"python", "javascript", "bash"}
+    # The Python tab, run as shown, sends what the session sends.
+    import subprocess
+    import sys
+    script = tmp_path / "chat.py"
+    script.write_text(python)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    body = endpoint.last_request()["body"]
+    assert body["temperature"] == 0.35 and body["max_tokens"] == 60
+    assert [m["content"] for m in body["messages"]] == [
+        "You are a helpful assistant.", "Hello", page.session_state["messages"][1]["content"]]
