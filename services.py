@@ -173,7 +173,7 @@ def regenerate() -> None:
         ss[state.RETRY] = True
 
 
-def code_spec(choice: ModelChoice, params: ChatParams) -> tuple[codegen.RequestSpec | None, str | None]:
+def code_spec(choice: ModelChoice, params: ChatParams, stream: bool) -> tuple[codegen.RequestSpec | None, str | None]:
     """The request the next send would make, for "View code" (the conversation so far, or a
     sample prompt when it is empty)."""
     messages = state.request_messages(st.session_state)
@@ -185,7 +185,7 @@ def code_spec(choice: ModelChoice, params: ChatParams) -> tuple[codegen.RequestS
                 "AZURE_INFERENCE_CREDENTIAL instead. Set it, or swap in DefaultAzureCredential.")
     try:
         spec = codegen.request_spec(choice.endpoint.url, choice.key_environment_variable, choice.model,
-                                    messages, params, stream=True)
+                                    messages, params, stream=stream)
     except ValueError as error:
         return None, f"No code for this setup: {error}"
     return spec, note

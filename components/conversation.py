@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import math
 from typing import Any, Callable
 
 import streamlit as st
@@ -20,6 +22,8 @@ def metrics_line(metrics: dict[str, Any]) -> str:
         parts.append(f"first token {metrics['ttft_s']:.2f} s")
     if metrics.get("tokens_per_s") is not None:
         parts.append(f"{metrics['tokens_per_s']:.1f} tokens/s")
+    if metrics.get("json_valid") is not None:
+        parts.append("valid JSON" if metrics["json_valid"] else "NOT valid JSON")
     return " · ".join(parts)
 
 
@@ -27,6 +31,15 @@ def render_reply_metrics(metrics: dict[str, Any]) -> None:
     st.caption(metrics_line(metrics))
     if metrics.get("error"):
         st.warning(metrics["error"], icon=":material/warning:")
+    if metrics.get("json_error"):
+        st.caption(f"JSON problem: {metrics['json_error']}")
+    if metrics.get("logprobs"):
+        render_token_probabilities(metrics["logprobs"])
+    if metrics.get("other_choices"):
+        with st.expander(f"{len(metrics['other_choices'])} more choices (n)", icon=":material/stacks:"):
+            for number, text in enumerate(metrics["other_choices"], start=2):
+                st.markdown(f"**Choice {number}**")
+                st.markdown(text)
 
 
 def render_message(message: dict[str, Any], actions: Callable[[], None] | None = None) -> None:
@@ -66,3 +79,19 @@ def render_conversation(
                 columns[1].button("", icon=":material/refresh:", key="regenerate", help="Regenerate",
                                   on_click=on_regenerate)
         render_message(message, actions)
+
+
+def _shade(token: dict[str, Any]) -> str:
+    probability = math.exp(token.get("logprob", 0.0))
+    alternatives = "\n".join(
+        f"{alt.get('token', '')!r}: {math.exp(alt.get('logprob', 0.0)):.1%}" for alt in token.get("top_logprobs") or [])
+    title = f"{probability:.1%}" + (f"\n{alternatives}" if alternatives else "")
+    # Everything from the model is escaped: a token is text, never markup.
+    return (f'<span title="{html.escape(title, quote=True)}" style="background: rgba(255, 140, 0, '
+            f'{1 - probability:.2f}); white-space: pre-wrap">{html.escape(token.get("token", ""))}</span>')
+
+
+def render_token_probabilities(logprobs: list[dict[str, Any]]) -> None:
+    """Each token shaded by how unlikely it was (darker: less likely); hover for the alternatives."""
+    with st.expander("Token probabilities", icon=":material/bar_chart:"):
+        st.html("<div style='line-height: 1.9'>" + "".join(_shade(t) for t in logprobs) + "</div>")

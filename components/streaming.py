@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Callable
 
@@ -9,11 +10,20 @@ import streamlit as st
 
 from components.conversation import render_reply_metrics
 from playground import state
-from playground.client import ChatStream, PlaygroundError
+from playground.client import ChatStream, PlaygroundError, Reply
 
 # Redraw at most this often: re-rendering markdown per token makes long replies
 # quadratic (reference section 5); 40 ms keeps the text visibly live.
 REDRAW_INTERVAL = 0.04
+
+
+def json_check(text: str) -> dict[str, Any]:
+    """Whether a reply asked for as JSON parses, and if not, where it breaks."""
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return {"json_valid": False, "json_error": str(exc)}
+    return {"json_valid": True}
 
 
 def reply_metrics(stream: ChatStream, finish_reason: str | None, error: str | None) -> dict[str, Any]:
@@ -25,10 +35,11 @@ def reply_metrics(stream: ChatStream, finish_reason: str | None, error: str | No
         "ttft_s": stream.time_to_first_token,
         "tokens_per_s": stream.tokens_per_second,
         "error": error,
+        "logprobs": stream.logprobs or None,
     }
 
 
-def render_streamed_reply(stream: ChatStream, save: Callable[[dict[str, Any]], None]) -> None:
+def render_streamed_reply(stream: ChatStream, save: Callable[[dict[str, Any]], None], expect_json: bool = False) -> None:
     """Draw `stream` into an assistant bubble and hand the finished message to `save`.
 
     `save` runs even when the run is cut short: a click on Stop (or any other widget) makes
@@ -56,9 +67,29 @@ def render_streamed_reply(stream: ChatStream, save: Callable[[dict[str, Any]], N
         finally:
             stream.close()
             current.stream = None
-            message = {"role": "assistant", "content": stream.text,
-                       "metrics": reply_metrics(stream, finish_reason, error)}
+            metrics = reply_metrics(stream, finish_reason, error)
+            if expect_json:
+                metrics.update(json_check(stream.text))
+            message = {"role": "assistant", "content": stream.text, "metrics": metrics}
             save(message)
         body.markdown(stream.text)
         stop_slot.empty()
         render_reply_metrics(message["metrics"])
+
+
+def whole_reply_message(reply: Reply, expect_json: bool = False) -> dict[str, Any]:
+    """A non-streamed reply (best_of, n > 1) as a message: the first choice, the rest alongside."""
+    metrics: dict[str, Any] = {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "usage_reported": reply.completion_tokens is not None,
+        "finish_reason": reply.finish_reason,
+        "ttft_s": reply.elapsed,  # nothing arrives before the whole reply
+        "tokens_per_s": None,
+        "error": None,
+        "logprobs": reply.logprobs[0] if reply.logprobs else None,
+        "other_choices": list(reply.texts[1:]) or None,
+    }
+    if expect_json:
+        metrics.update(json_check(reply.text))
+    return {"role": "assistant", "content": reply.text, "metrics": metrics}

@@ -12,10 +12,11 @@ from components.model_picker import (
     render_request_budget,
     render_session_token_input,
 )
-from components.sidebar import render_parameter_controls, render_system_prompt
-from components.streaming import render_streamed_reply
+from components.sidebar import render_parameter_controls, render_parameter_problems, render_system_prompt
+from components.streaming import render_streamed_reply, whole_reply_message
 from playground import state
 from playground.client import PlaygroundError
+from playground.params import validate
 from playground.providers import GITHUB
 
 ss = st.session_state
@@ -28,7 +29,11 @@ render_new_chat_button()
 choice = render_model_picker(services.providers(), services.github_catalog)
 budget = services.request_budget(choice.endpoint, choice.model or "") if choice.provider.kind == GITHUB else None
 budget_meter = st.sidebar.container()  # drawn last, so it counts this run's request
-params = render_parameter_controls(choice)
+params, problems = render_parameter_controls(choice)
+check = validate(params, model_id=choice.model or choice.label, streaming=True)
+problems += check.errors
+render_parameter_problems(problems, check.warnings)
+expect_json = params.response_format is not None
 render_system_prompt()
 history = st.sidebar.container()  # drawn last, so it lists this run's conversation
 render_presets(store)
@@ -38,7 +43,7 @@ render_custom_endpoint_form()
 
 st.title("Chat")
 st.caption(f"{choice.label} — {choice.endpoint.url}")
-render_code_view(*services.code_spec(choice, params))
+render_code_view(*services.code_spec(choice, params, check.stream))
 render_conversation(state.messages(ss), on_edit=services.edit_and_resend, on_regenerate=services.regenerate)
 
 prompt = st.chat_input("Message the model")
@@ -48,18 +53,29 @@ if prompt:
     state.add_message(ss, "user", prompt, id=store.add_message(conversation_id, "user", prompt))
     render_message(state.messages(ss)[-1])
 
-if prompt or ss.pop(state.RETRY, False):
+send = prompt or ss.pop(state.RETRY, False)
+if send and problems:
+    ss[state.ERROR] = "Not sent. " + " ".join(problem.message for problem in problems)
+elif send:
     ss[state.ERROR] = None
     conversation_id = services.conversation_for(choice)
+    save = services.reply_saver(conversation_id, state.messages(ss))
+    client = services.client_for(choice.endpoint)
+    on_headers = budget.observe_headers if budget else None
     if budget:
         budget.record()
     try:
-        stream = services.client_for(choice.endpoint).stream_chat(
-            state.request_messages(ss), params, choice.model, on_headers=budget.observe_headers if budget else None)
+        if check.stream:
+            stream = client.stream_chat(state.request_messages(ss), params, choice.model, on_headers=on_headers)
+        else:
+            with st.spinner("Waiting for the whole reply (it cannot stream)…"):
+                save(whole_reply_message(client.complete_chat(state.request_messages(ss), params, choice.model,
+                                                              on_headers=on_headers), expect_json))
     except PlaygroundError as error:
         ss[state.ERROR] = error.message
     else:
-        render_streamed_reply(stream, save=services.reply_saver(conversation_id, state.messages(ss)))
+        if check.stream:
+            render_streamed_reply(stream, save=save, expect_json=expect_json)
         st.rerun()  # redraw the finished reply like every other message, with its actions
 
 if ss[state.ERROR]:

@@ -37,6 +37,30 @@ PARAMETER_DEFAULTS: dict[str, Any] = {
     FREQUENCY_PENALTY: 0.0,
 }
 DEFAULTS: dict[str, Any] = {SYSTEM_PROMPT: "You are a helpful assistant.", **PARAMETER_DEFAULTS}
+# The rest of the API's parameters and the Llama extras, as the sidebar's inputs hold them.
+STOP_SEQUENCES = "stop_sequences"  # one per line
+SEED = "seed"  # text: blank means not sent
+RESPONSE_FORMAT = "response_format"  # "text" | "json_object" | "json_schema"
+SCHEMA_NAME = "schema_name"
+SCHEMA_TEXT = "schema_text"
+EXTRA_N = "extra_n"
+EXTRA_BEST_OF = "extra_best_of"  # 0: not sent
+EXTRA_LOGPROBS = "extra_logprobs"  # -1: not sent; else top-k alternatives
+EXTRA_IGNORE_EOS = "extra_ignore_eos"
+EXTRA_BEAM_SEARCH = "extra_use_beam_search"
+EXTRA_STOP_TOKEN_IDS = "extra_stop_token_ids"  # comma-separated ints
+EXTRA_SKIP_SPECIAL = "extra_skip_special_tokens"  # "default" | "true" | "false"
+RAW_EXTRAS = "raw_extras"  # a JSON object
+ADVANCED_DEFAULTS: dict[str, Any] = {
+    STOP_SEQUENCES: "", SEED: "", RESPONSE_FORMAT: "text", SCHEMA_NAME: "reply",
+    SCHEMA_TEXT: '{\n  "type": "object",\n  "properties": {"answer": {"type": "string"}},\n  "required": ["answer"]\n}',
+    EXTRA_N: 1, EXTRA_BEST_OF: 0, EXTRA_LOGPROBS: -1, EXTRA_IGNORE_EOS: False, EXTRA_BEAM_SEARCH: False,
+    EXTRA_STOP_TOKEN_IDS: "", EXTRA_SKIP_SPECIAL: "default", RAW_EXTRAS: "",
+}
+ADVANCED_CHOICES = {RESPONSE_FORMAT: ("text", "json_object", "json_schema"),
+                    EXTRA_SKIP_SPECIAL: ("default", "true", "false")}
+ADVANCED_RANGES = {EXTRA_N: (1, 8), EXTRA_BEST_OF: (0, 16), EXTRA_LOGPROBS: (-1, 20)}
+
 PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     TEMPERATURE: (0.0, 2.0),
     TOP_P: (0.0, 1.0),
@@ -46,11 +70,11 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
 }
 # Keys bound to widgets: Streamlit drops these when a page that does not draw the widget runs.
 WIDGET_KEYS = (PROVIDER, GITHUB_MODEL, MODEL_ID, CATALOG_SEARCH, CATALOG_PUBLISHERS, CATALOG_CAPABILITY,
-               SYSTEM_PROMPT, *PARAMETER_DEFAULTS)
+               SYSTEM_PROMPT, *PARAMETER_DEFAULTS, *ADVANCED_DEFAULTS)
 
 
 def init(state: MutableMapping[str, Any]) -> None:
-    for key, value in DEFAULTS.items():
+    for key, value in {**DEFAULTS, **ADVANCED_DEFAULTS}.items():
         state.setdefault(key, value)
     state.setdefault(MESSAGES, [])
     state.setdefault(CUSTOM_ENDPOINTS, [])
@@ -78,6 +102,7 @@ def setup_snapshot(state: MutableMapping[str, Any], provider_id: str, provider_l
         "model_label": model_label,
         "system_prompt": state.get(SYSTEM_PROMPT, ""),
         "parameters": {key: state.get(key) for key in PARAMETER_DEFAULTS},
+        "advanced": {key: state.get(key) for key in ADVANCED_DEFAULTS},
     }
 
 
@@ -88,6 +113,18 @@ def apply_parameters(state: MutableMapping[str, Any], parameters: dict[str, Any]
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
             low, high = PARAMETER_RANGES[key]
             state[key] = type(default)(min(max(value, low), high))
+
+
+def apply_advanced(state: MutableMapping[str, Any], advanced: dict[str, Any]) -> None:
+    """Take the advanced inputs' values when they have the input's type; ignore anything else."""
+    for key, default in ADVANCED_DEFAULTS.items():
+        value = advanced.get(key)
+        if type(value) is not type(default) or value not in ADVANCED_CHOICES.get(key, (value,)):
+            continue
+        if key in ADVANCED_RANGES:
+            low, high = ADVANCED_RANGES[key]
+            value = min(max(value, low), high)
+        state[key] = value
 
 
 def load_conversation(state: MutableMapping[str, Any], conversation_id: str, setup: dict[str, Any],
@@ -101,6 +138,8 @@ def load_conversation(state: MutableMapping[str, Any], conversation_id: str, set
         state[SYSTEM_PROMPT] = setup["system_prompt"]
     parameters = setup.get("parameters") if isinstance(setup.get("parameters"), dict) else {}
     apply_parameters(state, parameters)
+    if isinstance(setup.get("advanced"), dict):
+        apply_advanced(state, setup["advanced"])
     if isinstance(setup.get("provider"), str):
         state[PROVIDER] = setup["provider"]
         if setup["provider"] == "github" and isinstance(setup.get("model"), str):

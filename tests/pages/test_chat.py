@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
-
-PAGE = str(ROOT / "pages" / "chat.py")
+from tests.pages.apptest import open_page, send
 
 
 @pytest.fixture
 def page(clean_env, endpoint):
     clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception
+    at = open_page()
     at.slider(key="max_tokens").set_value(60)  # replies long enough to stream, short enough to be quick
-    return at
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
     return at
 
 
@@ -79,7 +68,7 @@ def test_new_chat_clears_the_conversation(page):
 def test_a_refused_key_shows_what_to_fix_and_keeps_the_prompt(clean_env, keyed_endpoint):
     clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(keyed_endpoint.port))
     clean_env.setenv("PLAYGROUND_LOCAL_API_KEY", "not-the-key")
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page()
     send(at, "Please remember this prompt.")
     assert "PLAYGROUND_LOCAL_API_KEY" in at.error[0].value
     assert [(m["role"], m["content"]) for m in at.session_state["messages"]] == [("user", "Please remember this prompt.")]

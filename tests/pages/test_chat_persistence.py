@@ -10,31 +10,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground.store import Store
-from tests.conftest import ROOT
+from tests.pages.apptest import open_page, send
 from tests.fake_service import FakeService, Reply, chunk
 
-PAGE = str(ROOT / "pages" / "chat.py")
 
 
 @pytest.fixture
 def env(clean_env, endpoint):
     clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))
     return clean_env
-
-
-def open_page(conversation_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    if conversation_id:
-        at.query_params["c"] = conversation_id
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def store() -> Store:
@@ -56,7 +40,7 @@ def test_a_chat_is_saved_and_a_reload_brings_it_back(env):
     assert saved.messages[1].metrics["completion_tokens"] > 0
     assert saved.setup["system_prompt"] == "Be brief." and saved.setup["parameters"]["max_tokens"] == 40
 
-    again = open_page(conversation_id)  # a new browser session: a reload or a bookmark
+    again = open_page(conversation_id=conversation_id)  # a new browser session: a reload or a bookmark
     assert roles(again) == ["user", "assistant"]
     assert again.session_state["messages"][1]["content"] == saved.messages[1].content
     assert again.text_area(key="system_prompt").value == "Be brief."

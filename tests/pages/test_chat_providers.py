@@ -7,14 +7,13 @@ reproduces the documented wire behaviour: catalog JSON, SSE streams, error bodie
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.pages.apptest import CHAT, MODEL_INFO, open_page, send
 from tests.fake_service import FakeService, Reply, chunk
 from tests.github_models import CATALOG, DAILY_LIMIT_429, streamed_reply
 
-CHAT = str(ROOT / "pages" / "chat.py")
-INFO = str(ROOT / "pages" / "model_info.py")
+INFO = MODEL_INFO
+run = open_page
 TOKEN = "ghp_playgroundtesttoken"
 
 
@@ -28,18 +27,6 @@ def github(clean_env, endpoint):
         clean_env.setenv("GITHUB_MODELS_URL", fake.url)
         return fake
     return start
-
-
-def run(path: str) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=60).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def chat_requests(fake: FakeService) -> list[dict]:

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground.store import Store
+from tests.pages.apptest import open_page, send
 from tests.conftest import ROOT
 from tests.fake_service import FakeService, Reply
 from tests.github_models import CATALOG, DAILY_LIMIT_429
@@ -19,16 +20,7 @@ EMBEDDED = '["embedded", null]'  # the embedded model's option key (playground.c
 @pytest.fixture
 def page(clean_env, endpoint):
     clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE)
 
 
 def own_parameters(at: AppTest, *temperatures: float, max_tokens: int = 16) -> None:
@@ -124,8 +116,7 @@ def test_a_failing_column_shows_its_error_and_the_others_answer(clean_env, endpo
         clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))
         clean_env.setenv("GITHUB_TOKEN", TOKEN)
         clean_env.setenv("GITHUB_MODELS_URL", fake.url)
-        at = AppTest.from_file(PAGE, default_timeout=120).run()
-        assert not at.exception, at.exception
+        at = open_page(PAGE)
         pickers = [at.selectbox(key=f"compare_model_{i}") for i in range(2)]
         assert pickers[0].value == pickers[1].value  # both start on GitHub's preferred model
         labels = pickers[1].options

@@ -1,0 +1,26 @@
+"""Driving a page with streamlit.testing as a user would: open it (optionally at `?c=`), send prompts."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+CHAT = str(ROOT / "pages" / "chat.py")
+COMPARE = str(ROOT / "pages" / "compare.py")
+MODEL_INFO = str(ROOT / "pages" / "model_info.py")
+
+
+def open_page(path: str = CHAT, conversation_id: str | None = None, timeout: float = 120) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=timeout)
+    if conversation_id:
+        at.query_params["c"] = conversation_id
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def send(at: AppTest, text: str) -> AppTest:
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
