@@ -8,38 +8,22 @@ from typing import Any, Callable
 
 import streamlit as st
 
-
-def metrics_line(metrics: dict[str, Any]) -> str:
-    """One line a person can scan: tokens, finish reason, first-token time, speed."""
-    parts = []
-    prompt, completion = metrics.get("prompt_tokens"), metrics.get("completion_tokens")
-    if completion is not None:
-        approx = "" if metrics.get("usage_reported") else "~"
-        head = f"{prompt} prompt + " if prompt is not None else ""
-        parts.append(f"{head}{approx}{completion} completion tokens")
-    parts.append(f"finish: {metrics.get('finish_reason') or 'unknown'}")
-    if metrics.get("ttft_s") is not None:
-        parts.append(f"first token {metrics['ttft_s']:.2f} s")
-    if metrics.get("tokens_per_s") is not None:
-        parts.append(f"{metrics['tokens_per_s']:.1f} tokens/s")
-    if metrics.get("json_valid") is not None:
-        parts.append("valid JSON" if metrics["json_valid"] else "NOT valid JSON")
-    return " · ".join(parts)
+from playground.store import metrics_line
 
 
 def render_reply_metrics(metrics: dict[str, Any]) -> None:
     st.caption(metrics_line(metrics))
     if metrics.get("error"):
-        st.warning(metrics["error"], icon=":material/warning:")
+        st.warning(str(metrics["error"]), icon=":material/warning:")
     if metrics.get("json_error"):
         st.caption(f"JSON problem: {metrics['json_error']}")
-    if metrics.get("logprobs"):
+    if isinstance(metrics.get("logprobs"), list):
         render_token_probabilities(metrics["logprobs"])
-    if metrics.get("other_choices"):
+    if isinstance(metrics.get("other_choices"), list):
         with st.expander(f"{len(metrics['other_choices'])} more choices (n)", icon=":material/stacks:"):
             for number, text in enumerate(metrics["other_choices"], start=2):
                 st.markdown(f"**Choice {number}**")
-                st.markdown(text)
+                st.markdown(str(text))
 
 
 def render_message(message: dict[str, Any], actions: Callable[[], None] | None = None) -> None:
@@ -81,17 +65,23 @@ def render_conversation(
         render_message(message, actions)
 
 
+def _probability(entry: Any) -> float:
+    logprob = entry.get("logprob") if isinstance(entry, dict) else None
+    return math.exp(min(logprob, 0.0)) if isinstance(logprob, (int, float)) else 0.0
+
+
 def _shade(token: dict[str, Any]) -> str:
-    probability = math.exp(token.get("logprob", 0.0))
-    alternatives = "\n".join(
-        f"{alt.get('token', '')!r}: {math.exp(alt.get('logprob', 0.0)):.1%}" for alt in token.get("top_logprobs") or [])
+    # Metrics may come from an imported file: take nothing on trust, and escape every token.
+    probability = _probability(token)
+    alternatives = "\n".join(f"{str(alt.get('token', ''))!r}: {_probability(alt):.1%}"
+                              for alt in token.get("top_logprobs") or [] if isinstance(alt, dict))
     title = f"{probability:.1%}" + (f"\n{alternatives}" if alternatives else "")
-    # Everything from the model is escaped: a token is text, never markup.
     return (f'<span title="{html.escape(title, quote=True)}" style="background: rgba(255, 140, 0, '
-            f'{1 - probability:.2f}); white-space: pre-wrap">{html.escape(token.get("token", ""))}</span>')
+            f'{1 - probability:.2f}); white-space: pre-wrap">{html.escape(str(token.get("token", "")))}</span>')
 
 
 def render_token_probabilities(logprobs: list[dict[str, Any]]) -> None:
     """Each token shaded by how unlikely it was (darker: less likely); hover for the alternatives."""
     with st.expander("Token probabilities", icon=":material/bar_chart:"):
-        st.html("<div style='line-height: 1.9'>" + "".join(_shade(t) for t in logprobs) + "</div>")
+        tokens = [t for t in logprobs if isinstance(t, dict)]
+        st.html("<div style='line-height: 1.9'>" + "".join(_shade(t) for t in tokens) + "</div>")

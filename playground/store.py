@@ -843,6 +843,8 @@ def metrics_line(metrics: dict[str, Any]) -> str:
         parts.append(f"first token {metrics['ttft_s']:.2f} s")
     if isinstance(metrics.get("tokens_per_s"), (int, float)):
         parts.append(f"{metrics['tokens_per_s']:.1f} tokens/s")
+    if metrics.get("json_valid") is not None:
+        parts.append("valid JSON" if metrics["json_valid"] else "NOT valid JSON")
     return " · ".join(parts)
 
 
