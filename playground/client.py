@@ -1,11 +1,12 @@
 """The only module that talks to `azure-ai-inference`.
 
-Pages and components see `ChatClient`, `ChatStream`, `ModelInfo` and `PlaygroundError`;
+Pages and components see `ChatClient`, `ChatStream`, `Reply`, `ModelInfo` and `PlaygroundError`;
 every SDK and HTTP detail, and every SDK exception, stays behind this line.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -125,7 +126,9 @@ class BoundedRetryPolicy(RetryPolicy):
 @dataclass
 class ChatStream:
     """A reply as it streams: iterate for text chunks. `text` holds everything received so
-    far, so a Stop or an error mid-way keeps the partial reply. Metrics fill in as it goes."""
+    far, so a Stop or an error mid-way keeps the partial reply. Metrics fill in as it goes.
+    `logprobs` collects `{token, logprob, top_logprobs}` per token when the reply carries them.
+    Only the first choice is iterated; further choices (n > 1) are kept in `choice_texts`."""
 
     _updates: Any
     started: float
@@ -137,6 +140,8 @@ class ChatStream:
     finished_at: float | None = None
     cancelled: bool = False
     _context: "_Context | None" = field(default=None, repr=False)
+    logprobs: list[dict[str, Any]] = field(default_factory=list)
+    _other_parts: dict[int, list[str]] = field(default_factory=dict, repr=False)
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -145,9 +150,14 @@ class ChatStream:
                     self.prompt_tokens = update.usage.prompt_tokens
                     self.completion_tokens = update.usage.completion_tokens
                 for choice in update.choices or ():
+                    content = choice.delta.content if choice.delta else None
+                    if choice.index:  # another choice of n > 1: kept aside, not shown as it streams
+                        if content:
+                            self._other_parts.setdefault(choice.index, []).append(content)
+                        continue
                     if choice.finish_reason:
                         self.finish_reason = _plain(choice.finish_reason)
-                    content = choice.delta.content if choice.delta else None
+                    self.logprobs.extend(_logprob_entries(choice.get("logprobs")))
                     if content:
                         if self.first_token_at is None:
                             self.first_token_at = time.monotonic()
@@ -173,6 +183,11 @@ class ChatStream:
         return "".join(self._parts)
 
     @property
+    def choice_texts(self) -> dict[int, str]:
+        """Every choice's text so far by index (0 is `text`)."""
+        return {0: self.text, **{index: "".join(parts) for index, parts in sorted(self._other_parts.items())}}
+
+    @property
     def chunks(self) -> int:
         return len(self._parts)
 
@@ -187,6 +202,43 @@ class ChatStream:
         # Tokens after the first, over the time after the first: decode speed, not prompt time.
         elapsed = self.finished_at - self.first_token_at
         return (self.completion_tokens - 1) / elapsed if elapsed > 0 and self.completion_tokens > 1 else None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A whole (non-streamed) reply: one entry per choice in `texts`, `finish_reasons` and
+    `logprobs` (None for a choice without them), ordered by choice index."""
+
+    texts: tuple[str, ...]
+    finish_reasons: tuple[str | None, ...]
+    logprobs: tuple[list[dict[str, Any]] | None, ...]
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    elapsed: float | None = None
+
+    @property
+    def text(self) -> str:
+        return self.texts[0] if self.texts else ""
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.finish_reasons[0] if self.finish_reasons else None
+
+
+def _logprob_entries(raw: Any) -> list[dict[str, Any]]:
+    """`{token, logprob, top_logprobs: [{token, logprob}]}` per token from a choice's raw
+    `logprobs` (`{"content": [...]}` or None), alternatives most likely first."""
+    if not isinstance(raw, Mapping):
+        return []
+    entries = []
+    for item in raw.get("content") or ():
+        if not isinstance(item, Mapping):
+            continue
+        top = [{"token": alt.get("token"), "logprob": alt.get("logprob")}
+               for alt in item.get("top_logprobs") or () if isinstance(alt, Mapping)]
+        top.sort(key=lambda alt: -alt["logprob"] if isinstance(alt["logprob"], (int, float)) else math.inf)
+        entries.append({"token": item.get("token"), "logprob": item.get("logprob"), "top_logprobs": top})
+    return entries
 
 
 class ChatClient:
@@ -237,6 +289,41 @@ class ChatClient:
         except Exception as exc:
             raise _translate(exc, context) from None
         return ChatStream(updates, started=started, _context=context)
+
+    def complete_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        params: ChatParams,
+        model: str | None = None,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
+    ) -> Reply:
+        """A whole reply in one response, for what cannot stream (best_of) or is shown all at
+        once (n > 1): every choice's text, finish reason and logprobs, and the usage. Errors
+        raise PlaygroundError, translated as in `stream_chat`."""
+        started = time.monotonic()
+        context = _Context(self.endpoint, model, sum(len(m["content"]) for m in messages))
+        hook = (lambda response: on_headers(response.http_response.headers)) if on_headers else None
+        try:
+            result = self._sdk.complete(
+                messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+                stream=False,
+                model=model,
+                raw_response_hook=hook,
+                **params.to_request(),
+            )
+        except Exception as exc:
+            raise _translate(exc, context) from None
+        choices = sorted(result.choices or (), key=lambda choice: choice.index or 0)
+        usage = result.usage
+        return Reply(
+            texts=tuple((choice.message.content if choice.message else None) or "" for choice in choices),
+            finish_reasons=tuple(_plain(choice.finish_reason) if choice.finish_reason else None for choice in choices),
+            logprobs=tuple(_logprob_entries(choice.get("logprobs")) if choice.get("logprobs") else None
+                           for choice in choices),
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            elapsed=time.monotonic() - started,
+        )
 
     def model_info(self) -> ModelInfo:
         try:

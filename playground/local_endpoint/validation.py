@@ -20,7 +20,14 @@ STANDARD_KEYS = {
     "presence_penalty", "frequency_penalty", "stop", "seed", "response_format",
 }
 UNSUPPORTED_KEYS = {"tools", "tool_choice"}
-EXTRA_KEYS = {"stream_options", "top_k", "ignore_eos"}
+# Extras (the Llama family's, and OpenAI's logprobs) that llama.cpp can honour.
+EXTRA_KEYS = {
+    "stream_options", "top_k", "ignore_eos", "logprobs", "top_logprobs", "n",
+    "stop_token_ids", "skip_special_tokens", "best_of", "use_beam_search",
+}
+MAX_TOP_LOGPROBS = 20
+MAX_CHOICES = 8
+MAX_STOP_TOKEN_IDS = 64
 
 
 class RequestError(Exception):
@@ -51,6 +58,12 @@ class ChatRequest:
     messages: list[dict[str, str]]
     stream: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    # How many choices to generate, one after the other.
+    n: int = 1
+    # None: no logprobs. Otherwise how many alternatives to list per token (0..20).
+    top_logprobs: int | None = None
+    # Tokens that end the reply like end-of-sequence does (not included in it).
+    stop_token_ids: tuple[int, ...] = ()
 
 
 def parse_json(raw: bytes) -> Any:
@@ -141,6 +154,61 @@ def _response_format(body: dict) -> dict | None:
     raise _invalid("response_format", "'response_format.type' must be 'text', 'json_object' or 'json_schema'.")
 
 
+def _boolean(body: dict, name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise _invalid(name, f"'{name}' must be true or false.")
+    return value
+
+
+def _not_supported(name: str, why: str) -> RequestError:
+    return RequestError(400, "unsupported_parameter", f"'{name}' is not supported by the embedded model: {why}", name)
+
+
+def _logprobs(body: dict) -> int | None:
+    """How many alternatives per token to return, or None for no logprobs.
+
+    OpenAI's form is `logprobs: true` with `top_logprobs: 0..20`; the Llama extra is
+    `logprobs: <int>`, the number of alternatives, which means the same as top_logprobs."""
+    logprobs = body.get("logprobs")
+    top = _integer(body, "top_logprobs", 0, MAX_TOP_LOGPROBS)
+    if logprobs is None or logprobs is False:
+        if top is not None:
+            raise _invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true.")
+        return None
+    if logprobs is True:
+        return top if top is not None else 0
+    count = _integer(body, "logprobs", 0, MAX_TOP_LOGPROBS)
+    if top is not None and top != count:
+        raise _invalid("top_logprobs", f"'top_logprobs' ({top}) disagrees with 'logprobs' ({count}); "
+                       "send one of them, or 'logprobs': true with 'top_logprobs'.")
+    return count
+
+
+def _stop_token_ids(body: dict) -> tuple[int, ...]:
+    ids = body.get("stop_token_ids")
+    if ids is None:
+        return ()
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in ids):
+        raise _invalid("stop_token_ids", "'stop_token_ids' must be an array of token ids (integers, 0 or more).")
+    if len(ids) > MAX_STOP_TOKEN_IDS:
+        raise _invalid("stop_token_ids", f"'stop_token_ids' takes at most {MAX_STOP_TOKEN_IDS} ids, got {len(ids)}.")
+    return tuple(ids)
+
+
+def _refuse_unsupported_extras(body: dict) -> None:
+    """Extras of the Llama family that llama.cpp cannot honour get a 400 naming them (when
+    they ask for something other than what the model does anyway)."""
+    if body.get("best_of") is not None:
+        raise _not_supported("best_of", "it generates each choice once and cannot rank candidates; "
+                             "use 'n' to get several choices.")
+    if _boolean(body, "use_beam_search"):
+        raise _not_supported("use_beam_search", "it samples one token at a time (no beam search).")
+    if _boolean(body, "skip_special_tokens") is False:
+        raise _not_supported("skip_special_tokens", "its replies never include special tokens, "
+                             "so only true (the default) is accepted.")
+
+
 def validate_chat_request(body: Any, n_ctx: int, extra_parameters: str | None) -> ChatRequest:
     """Turn a decoded JSON body into a ChatRequest or raise RequestError(400)."""
     if not isinstance(body, dict):
@@ -175,12 +243,13 @@ def validate_chat_request(body: Any, n_ctx: int, extra_parameters: str | None) -
         "response_format": _response_format(body),
         "top_k": _integer(body, "top_k", 0, 1000),
     }
-    ignore_eos = body.get("ignore_eos")
-    if ignore_eos is not None and not isinstance(ignore_eos, bool):
-        raise _invalid("ignore_eos", "'ignore_eos' must be true or false.")
-    options["ignore_eos"] = bool(ignore_eos)
+    options["ignore_eos"] = bool(_boolean(body, "ignore_eos"))
+    _refuse_unsupported_extras(body)
     return ChatRequest(
         messages=_messages(body),
         stream=stream,
         options={k: v for k, v in options.items() if v is not None},
+        n=_integer(body, "n", 1, MAX_CHOICES) or 1,
+        top_logprobs=_logprobs(body),
+        stop_token_ids=_stop_token_ids(body),
     )

@@ -219,3 +219,201 @@ def test_a_client_that_hangs_up_frees_the_model_for_the_next_request(endpoint):
     # 3,000 tokens take well over 20 s here; this answer only arrives in time if generation stopped.
     quick = sdk(endpoint.url, read_timeout=20).complete(messages=USER, max_tokens=3)
     assert quick.usage.completion_tokens == 3
+
+
+# --- extras llama.cpp can honour: logprobs, n, stop_token_ids, JSON output ------------------
+
+PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+
+
+def _post(url: str, body: dict) -> tuple[int, dict | list]:
+    """A raw call; a streamed answer comes back as the list of its events."""
+    status, _, data = raw(url + "/chat/completions", json.dumps(body).encode(),
+                          {"Content-Type": "application/json", "extra-parameters": "pass-through"})
+    if body.get("stream") and status == 200:
+        events = [line[len("data: "):] for line in data.decode().split("\n") if line.startswith("data: ")]
+        return status, [json.loads(e) for e in events if e != "[DONE]"]
+    return status, json.loads(data)
+
+
+def _check_entries(entries: list[dict], top: int) -> None:
+    for entry in entries:
+        assert set(entry) == {"token", "logprob", "bytes", "top_logprobs"}
+        assert entry["logprob"] <= 0 and bytes(entry["bytes"]).decode("utf-8", "replace") == entry["token"]
+        alternatives = entry["top_logprobs"]
+        assert len(alternatives) == top
+        assert [a["logprob"] for a in alternatives] == sorted((a["logprob"] for a in alternatives), reverse=True)
+        if alternatives:
+            # The chosen token is at most as likely as the most likely alternative.
+            assert entry["logprob"] <= alternatives[0]["logprob"] + 1e-9
+
+
+def test_logprobs_come_back_per_token_with_sorted_alternatives(endpoint):
+    result = sdk(endpoint.url).complete(messages=USER, max_tokens=12, temperature=0.0,
+                                        model_extras={"logprobs": True, "top_logprobs": 3})
+    choice = result.choices[0]
+    entries = choice.get("logprobs")["content"]
+    assert len(entries) == result.usage.completion_tokens == 12
+    assert "".join(e["token"] for e in entries) == choice.message.content
+    _check_entries(entries, 3)
+    # Greedy decoding picks the most likely token every time.
+    assert all(e["token"] == e["top_logprobs"][0]["token"] for e in entries)
+
+
+def test_llama_style_integer_logprobs_means_that_many_alternatives(endpoint):
+    result = sdk(endpoint.url).complete(messages=USER, max_tokens=4, model_extras={"logprobs": 2})
+    _check_entries(result.choices[0].get("logprobs")["content"], 2)
+    zero = sdk(endpoint.url).complete(messages=USER, max_tokens=4, model_extras={"logprobs": True})
+    _check_entries(zero.choices[0].get("logprobs")["content"], 0)
+    plain = sdk(endpoint.url).complete(messages=USER, max_tokens=4)
+    assert plain.choices[0].get("logprobs") is None
+
+
+def test_streamed_chunks_carry_the_logprobs_of_their_tokens(endpoint):
+    with sdk(endpoint.url).complete(messages=USER, max_tokens=15, temperature=0.0, stream=True,
+                                    model_extras={"logprobs": True, "top_logprobs": 2}) as updates:
+        updates = list(updates)
+    text, tokens = "", []
+    for update in updates:
+        for choice in update.choices:
+            if choice.delta and choice.delta.content:
+                text += choice.delta.content
+                entries = choice.get("logprobs")["content"]
+                assert "".join(e["token"] for e in entries) == choice.delta.content
+                tokens += entries
+    _check_entries(tokens, 2)
+    assert len(tokens) == updates[-1].usage.completion_tokens == 15
+    assert text.strip()
+
+
+def test_logprobs_leave_out_the_tokens_of_a_stop_sequence(endpoint):
+    client = sdk(endpoint.url)
+    full = client.complete(messages=USER, max_tokens=30, temperature=0.0).choices[0].message.content
+    stop = " " + full.split()[3]
+    cut = client.complete(messages=USER, max_tokens=30, temperature=0.0, stop=[stop],
+                          model_extras={"logprobs": True})
+    content = cut.choices[0].message.content
+    assert content == full[: full.index(stop)]
+    assert "".join(e["token"] for e in cut.choices[0].get("logprobs")["content"]) == content
+
+
+def test_n_generates_that_many_choices_and_sums_their_usage(endpoint):
+    result = sdk(endpoint.url).complete(messages=USER, max_tokens=6, temperature=1.2, seed=5,
+                                        model_extras={"n": 3, "ignore_eos": True})
+    assert [c.index for c in result.choices] == [0, 1, 2]
+    texts = [c.message.content for c in result.choices]
+    assert all(t.strip() for t in texts) and len(set(texts)) > 1
+    assert all(c.finish_reason == "length" for c in result.choices)
+    assert result.usage.completion_tokens == 18
+    single = sdk(endpoint.url).complete(messages=USER, max_tokens=6, model_extras={"ignore_eos": True})
+    assert result.usage.prompt_tokens == single.usage.prompt_tokens  # the prompt is counted once
+    # Choice i uses seed + i, so the same request repeats exactly.
+    again = sdk(endpoint.url).complete(messages=USER, max_tokens=6, temperature=1.2, seed=5,
+                                       model_extras={"n": 3, "ignore_eos": True})
+    assert [c.message.content for c in again.choices] == texts
+
+
+def test_n_streams_the_choices_one_after_the_other(endpoint):
+    status, events = _post(endpoint.url, {"messages": USER, "max_tokens": 5, "stream": True, "n": 2,
+                                          "ignore_eos": True, "logprobs": True})
+    assert status == 200
+    indexes = [c["index"] for e in events for c in e["choices"]]
+    assert indexes == sorted(indexes) and set(indexes) == {0, 1}
+    finishes = [(c["index"], c["finish_reason"]) for e in events for c in e["choices"] if c["finish_reason"]]
+    assert finishes == [(0, "length"), (1, "length")]
+    assert events[-1]["usage"]["completion_tokens"] == 10
+    assert sum(len(c["logprobs"]["content"]) for e in events for c in e["choices"] if "logprobs" in c) == 10
+
+
+def test_stop_token_ids_end_the_reply_before_that_token(endpoint):
+    from llama_cpp import Llama
+
+    from playground.local_endpoint.model import default_model_path
+
+    client = sdk(endpoint.url)
+    full = client.complete(messages=USER, max_tokens=20, temperature=0.0,
+                           model_extras={"logprobs": True}).choices[0]
+    tokens = [e["token"] for e in full.get("logprobs")["content"]]
+    assert len(tokens) > 4, tokens
+    vocab = Llama(model_path=str(default_model_path()), vocab_only=True, verbose=False)
+    token_id = vocab.tokenize(tokens[3].encode(), add_bos=False, special=False)
+    assert len(token_id) == 1
+    cut = client.complete(messages=USER, max_tokens=20, temperature=0.0, model_extras={"stop_token_ids": token_id})
+    assert cut.choices[0].message.content == "".join(tokens[: tokens.index(tokens[3])])
+    assert cut.choices[0].finish_reason == "stop"
+
+
+def _reply_text(result, stream: bool) -> tuple[str, list]:
+    if stream:
+        return ("".join(c["delta"].get("content") or "" for e in result for c in e["choices"]),
+                [c["finish_reason"] for e in result for c in e["choices"] if c["finish_reason"]])
+    return result["choices"][0]["message"]["content"], [result["choices"][0]["finish_reason"]]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_object_mode_constrains_the_reply_to_json(endpoint, stream):
+    # A prompt that does not ask for JSON: only the grammar makes the reply JSON.
+    plain = sdk(endpoint.url).complete(messages=USER, max_tokens=60, temperature=0.0).choices[0].message.content
+    with pytest.raises(ValueError):
+        json.loads(plain)
+    status, result = _post(endpoint.url, {"messages": USER, "max_tokens": 200, "temperature": 0.0,
+                                          "response_format": {"type": "json_object"}, "stream": stream})
+    assert status == 200
+    text, finish = _reply_text(result, stream)
+    assert finish == ["stop"]
+    assert isinstance(json.loads(text), dict)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_schema_constrains_the_reply_to_the_schema(endpoint, stream):
+    response_format = {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON, "strict": True}}
+    for seed in (1, 2, 3):
+        status, result = _post(endpoint.url, {"messages": USER, "max_tokens": 100, "temperature": 1.0,
+                                              "seed": seed, "response_format": response_format, "stream": stream})
+        assert status == 200
+        text, finish = _reply_text(result, stream)
+        assert finish == ["stop"]
+        value = json.loads(text)
+        assert set(value) == {"name", "age"}
+        assert isinstance(value["name"], str) and isinstance(value["age"], int)
+
+
+@pytest.mark.parametrize("extras, field, words", [
+    ({"best_of": 3}, "best_of", "not supported by the embedded model"),
+    ({"use_beam_search": True}, "use_beam_search", "not supported by the embedded model"),
+    ({"skip_special_tokens": False}, "skip_special_tokens", "not supported by the embedded model"),
+    ({"top_logprobs": 2}, "top_logprobs", "needs 'logprobs': true"),
+    ({"logprobs": 21}, "logprobs", "between 0 and 20"),
+    ({"logprobs": True, "top_logprobs": 21}, "top_logprobs", "between 0 and 20"),
+    ({"logprobs": 2, "top_logprobs": 3}, "top_logprobs", "disagrees"),
+    ({"n": 0}, "n", "between 1 and 8"),
+    ({"n": 9}, "n", "between 1 and 8"),
+    ({"n": 2.5}, "n", "must be an integer"),
+    ({"stop_token_ids": ["x"]}, "stop_token_ids", "array of token ids"),
+    ({"ignore_eos": "yes"}, "ignore_eos", "true or false"),
+])
+def test_extras_it_cannot_honour_get_400_naming_them(endpoint, extras, field, words):
+    with pytest.raises(HttpResponseError) as caught:
+        sdk(endpoint.url).complete(messages=USER, max_tokens=2, model_extras=extras)
+    assert caught.value.status_code == 400
+    assert f"'{field}'" in caught.value.error.message and words in caught.value.error.message
+
+
+def test_no_op_values_of_llama_extras_are_accepted(endpoint):
+    result = sdk(endpoint.url).complete(messages=USER, max_tokens=2, model_extras={
+        "use_beam_search": False, "skip_special_tokens": True, "n": 1, "logprobs": False, "stop_token_ids": []})
+    assert result.usage.completion_tokens == 2
+
+
+def test_unknown_extras_are_still_refused_unless_dropped(endpoint):
+    status, result = _post(endpoint.url, {"messages": USER, "max_tokens": 2, "mirostat": 2})
+    assert status == 400 and result["error"]["code"] == "unsupported_parameter"
+    status, _, _ = raw(endpoint.url + "/chat/completions",
+                       json.dumps({"messages": USER, "max_tokens": 2, "mirostat": 2}).encode(),
+                       {"Content-Type": "application/json", "extra-parameters": "drop"})
+    assert status == 200
