@@ -245,8 +245,10 @@ def test_stop_ends_every_column_and_keeps_what_arrived(endpoint):
     assert len(first["content"].split()) >= 3 and first["status"] == "partial"
     assert first["metrics"]["finish_reason"] == "stopped" and first["metrics"]["error"] is None
     assert first["metrics"]["completion_tokens"] < 400
-    # The second was queued behind the first on the one-model endpoint: stopped too, whatever it had.
-    assert second["status"] == "partial" and second["metrics"]["finish_reason"] == "stopped"
+    # The one-model endpoint serves the columns in turn: the other column either finished before
+    # the first started, or was waiting or running when Stop came and was stopped too.
+    assert (second["status"], second["metrics"]["finish_reason"]) in (
+        ("partial", "stopped"), ("complete", "stop"), ("complete", "length"))
 
 
 def test_a_reply_that_cannot_be_saved_is_still_shown_with_the_reason(endpoint):
