@@ -276,18 +276,7 @@ class ChatClient:
         errors mid-stream raise it from the iteration, after the partial text was kept.
         `on_headers` sees every response's headers (rate-limit counters)."""
         started = time.monotonic()
-        context = _Context(self.endpoint, model, sum(len(m["content"]) for m in messages))
-        hook = (lambda response: on_headers(response.http_response.headers)) if on_headers else None
-        try:
-            updates = self._sdk.complete(
-                messages=[{"role": m["role"], "content": m["content"]} for m in messages],
-                stream=True,
-                model=model,
-                raw_response_hook=hook,
-                **params.to_request(),
-            )
-        except Exception as exc:
-            raise _translate(exc, context) from None
+        updates, context = self._complete(messages, params, model, on_headers, stream=True)
         return ChatStream(updates, started=started, _context=context)
 
     def complete_chat(
@@ -301,18 +290,7 @@ class ChatClient:
         once (n > 1): every choice's text, finish reason and logprobs, and the usage. Errors
         raise PlaygroundError, translated as in `stream_chat`."""
         started = time.monotonic()
-        context = _Context(self.endpoint, model, sum(len(m["content"]) for m in messages))
-        hook = (lambda response: on_headers(response.http_response.headers)) if on_headers else None
-        try:
-            result = self._sdk.complete(
-                messages=[{"role": m["role"], "content": m["content"]} for m in messages],
-                stream=False,
-                model=model,
-                raw_response_hook=hook,
-                **params.to_request(),
-            )
-        except Exception as exc:
-            raise _translate(exc, context) from None
+        result, _ = self._complete(messages, params, model, on_headers, stream=False)
         choices = sorted(result.choices or (), key=lambda choice: choice.index or 0)
         usage = result.usage
         return Reply(
@@ -324,6 +302,23 @@ class ChatClient:
             completion_tokens=usage.completion_tokens if usage else None,
             elapsed=time.monotonic() - started,
         )
+
+    def _complete(self, messages: Sequence[dict[str, str]], params: ChatParams, model: str | None,
+                  on_headers: Callable[[Mapping[str, str]], None] | None, stream: bool) -> tuple[Any, "_Context"]:
+        """The one SDK call behind both reply shapes; SDK errors come out as PlaygroundError."""
+        context = _Context(self.endpoint, model, sum(len(m["content"]) for m in messages))
+        hook = (lambda response: on_headers(response.http_response.headers)) if on_headers else None
+        try:
+            result = self._sdk.complete(
+                messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+                stream=stream,
+                model=model,
+                raw_response_hook=hook,
+                **params.to_request(),
+            )
+        except Exception as exc:
+            raise _translate(exc, context) from None
+        return result, context
 
     def model_info(self) -> ModelInfo:
         try:
