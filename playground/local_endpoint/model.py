@@ -265,7 +265,9 @@ class LocalModel:
                             yield chunk(index, {"content": content}, **extra)
                 finally:
                     chunks.close()
-                completion_tokens += log.completion_tokens
+                # llama-cpp-python may sample one token past max_tokens before it stops; only
+                # max_tokens of them can be in the reply.
+                completion_tokens += min(log.completion_tokens, request.options.get("max_tokens") or self.n_ctx)
                 yield chunk(index, {}, finish_reason or "stop")
             yield self._envelope(completion_id, created, object="chat.completion.chunk", choices=[], usage={
                 "prompt_tokens": prompt_tokens,
