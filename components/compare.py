@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
-from components.conversation import render_message, render_reply_metrics
+from components.conversation import render_message, render_reply_metrics, without_images
 from playground import compare
 from playground.client import ChatParams
 from playground.providers import ModelChoice
@@ -140,7 +140,7 @@ def render_live_replies(run: compare.CompareRun, labels: Sequence[str]) -> None:
                 continue
             status = _status(state)
             if drawn[index] is None or drawn[index][0] != state.text:
-                bodies[index].markdown(state.text + " ▌" if state.text else "")
+                bodies[index].markdown(without_images(state.text) + " ▌" if state.text else "")
             if drawn[index] is None or drawn[index][1] != status:
                 footers[index].caption(status)
             drawn[index] = (state.text, status)
@@ -150,7 +150,7 @@ def render_live_replies(run: compare.CompareRun, labels: Sequence[str]) -> None:
 
 
 def _draw_finished(worker: compare.ColumnWorker, state: compare.ColumnState, body: Any, footer: Any) -> None:
-    body.markdown(state.text)
+    body.markdown(without_images(state.text))
     with footer.container():
         render_reply_metrics(state.reply["metrics"])
         if worker.save_error:

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any, Callable
 
 import streamlit as st
 
 from playground.store import metrics_line
+
+
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]([(\[])")
+
+
+def without_images(text: str) -> str:
+    """Message text as markdown that fetches nothing by itself. `![alt](url)` would make the
+    browser request url at once, so a prompt-injected reply could leak the conversation to any
+    host; it becomes a link, which goes nowhere unless clicked. Fenced code is left alone."""
+    lines, in_code = [], False
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_code = not in_code
+        lines.append(line if in_code else _IMAGE.sub(r"[\1]\2", line))
+    return "\n".join(lines)
 
 
 def render_reply_metrics(metrics: dict[str, Any]) -> None:
@@ -23,12 +39,12 @@ def render_reply_metrics(metrics: dict[str, Any]) -> None:
         with st.expander(f"{len(metrics['other_choices'])} more choices (n)", icon=":material/stacks:"):
             for number, text in enumerate(metrics["other_choices"], start=2):
                 st.markdown(f"**Choice {number}**")
-                st.markdown(str(text))
+                st.markdown(without_images(str(text)))
 
 
 def render_message(message: dict[str, Any], actions: Callable[[], None] | None = None) -> None:
     with st.chat_message(message["role"]):
-        st.markdown(message["content"])
+        st.markdown(without_images(message["content"]))
         if message.get("metrics"):
             render_reply_metrics(message["metrics"])
         if message.get("status") == "partial":

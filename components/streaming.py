@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from components.conversation import render_reply_metrics
+from components.conversation import render_reply_metrics, without_images
 from playground import state
 from playground.client import ChatStream, PlaygroundError, Reply
 
@@ -57,7 +57,7 @@ def render_streamed_reply(stream: ChatStream, save: Callable[[dict[str, Any]], N
             for _ in stream:
                 now = time.monotonic()
                 if now - last_drawn >= REDRAW_INTERVAL:
-                    body.markdown(stream.text + " ▌")
+                    body.markdown(without_images(stream.text) + " ▌")
                     last_drawn = now
             finish_reason = "stopped" if stream.cancelled else stream.finish_reason
             if finish_reason == "content_filter":
@@ -72,7 +72,7 @@ def render_streamed_reply(stream: ChatStream, save: Callable[[dict[str, Any]], N
                 metrics.update(json_check(stream.text))
             message = {"role": "assistant", "content": stream.text, "metrics": metrics}
             save(message)
-        body.markdown(stream.text)
+        body.markdown(without_images(stream.text))
         stop_slot.empty()
         render_reply_metrics(message["metrics"])
 
