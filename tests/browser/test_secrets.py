@@ -174,6 +174,8 @@ def test_a_token_is_sent_to_github_models_only_and_shows_up_nowhere_else(session
     assert places(ENV_TOKEN, seen) == {"page html / storage": 0, "websocket frames received": 0, "http responses": 0}
     assert places(PASTED_TOKEN, seen) == {"page html / storage": 0, "websocket frames received": 0, "http responses": 0}
     assert len(seen.frames_received) > 10 and len(seen.html) >= 8  # it did look at a real session
+    code = [body for url, body in seen.responses if "/media/" in url]
+    assert any(b"GITHUB_TOKEN" in body for body in code), "the View code downloads name the variable instead"
 
     # 3. The browser sent the environment's token never, and the pasted one only as the widget
     #    value that carried it to the server (once), never again on later reruns.
