@@ -31,7 +31,8 @@ if str(ROOT) not in sys.path:
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 __all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "free_port", "App", "running_app", "chromium", "serve",
-           "tree_rss_kib", "descendants", "median", "machine_line", "wait_healthy"]
+           "tree_rss_kib", "descendants", "median", "machine_line", "wait_healthy", "cpu_seconds", "rss_kib",
+           "command_line", "load_line"]
 
 
 @dataclass
@@ -154,6 +155,15 @@ def rss_kib(pid: int) -> int:
 def tree_rss_kib(pid: int) -> dict[int, int]:
     """VmRSS of `pid` and every process below it (pid -> KiB)."""
     return {p: rss_kib(p) for p in [pid, *descendants(pid)]}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def command_line(pid: int) -> str:
