@@ -22,7 +22,7 @@ test: install-dev browser curl node-packages
 	$(BIN)/python -m pytest
 
 bench: install-dev browser
-	$(BIN)/python bench/bench_streaming.py
+	set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 install: $(VENV)/.installed
 

@@ -94,7 +94,10 @@ def reply_state(page, before: int) -> tuple[str, int] | None:
     messages = page.get_by_test_id("stChatMessage")
     if messages.count() < before + 2:
         if page.get_by_test_id("stAlert").count() and page.get_by_text("Retry").count():
-            return "error: " + page.get_by_test_id("stAlert").last.inner_text()[:160], 0
+            words = page.get_by_test_id("stAlert").last.inner_text().split()
+            if words[:1] == ["error"]:  # the alert's icon, drawn as text
+                words = words[1:]
+            return "error: " + " ".join(words)[:200], 0
         return None
     text = messages.nth(before + 1).inner_text()
     match = USAGE.search(text)
