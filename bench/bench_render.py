@@ -19,22 +19,14 @@ import time
 from pathlib import Path
 
 from _harness import chromium, free_port, load_line, machine_line, median, running_app, serve
-from bench_streaming import FastSSE, bare_sdk_read
+from bench_streaming import FastSSE, bare_sdk_read, browser_visible
 
 TARGET_RATIO = 2.0
 
 
 def visible_after_enter(page, url: str) -> float:
-    """From pressing Enter on a fresh page to END-OF-REPLY being visible, seconds."""
-    page.goto(url)
-    box = page.get_by_test_id("stChatInput").locator("textarea")
-    box.wait_for(timeout=90_000)
-    box.fill("Go")
-    start = time.perf_counter()
-    box.press("Enter")
-    # In the reply itself: the View code panel repeats the conversation further down the page.
-    page.get_by_test_id("stChatMessage").last.get_by_text("END-OF-REPLY").first.wait_for(timeout=300_000)
-    return time.perf_counter() - start
+    # st.write_stream can take minutes on 8,000 chunks: allow for it.
+    return browser_visible(page, url, reply_timeout_ms=300_000)
 
 
 def main() -> None:

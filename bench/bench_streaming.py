@@ -103,15 +103,16 @@ def bare_sdk_read(url: str) -> float:
     return time.perf_counter() - start
 
 
-def browser_visible(page, app_url: str) -> float:
+def browser_visible(page, app_url: str, reply_timeout_ms: int = 120_000) -> float:
+    """From pressing Enter on a fresh page to END-OF-REPLY being visible, seconds."""
     page.goto(app_url)
     box = page.get_by_test_id("stChatInput").locator("textarea")
-    box.wait_for(timeout=60_000)
+    box.wait_for(timeout=90_000)
     box.fill("Go")
     start = time.perf_counter()
     box.press("Enter")
     # In the reply itself: the View code panel repeats the conversation further down the page.
-    page.get_by_test_id("stChatMessage").last.get_by_text("END-OF-REPLY").first.wait_for(timeout=120_000)
+    page.get_by_test_id("stChatMessage").last.get_by_text("END-OF-REPLY").first.wait_for(timeout=reply_timeout_ms)
     return time.perf_counter() - start
 
 
