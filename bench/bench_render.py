@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 from _harness import chromium, free_port, load_line, machine_line, median, running_app, serve
