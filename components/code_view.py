@@ -7,8 +7,16 @@ import streamlit as st
 from playground import codegen
 
 
+VIEW_CODE_KEY = "view_code"
+
+
 def render_code_view(spec: codegen.RequestSpec | None, note: str | None = None) -> None:
-    with st.expander("View code", icon=":material/code:"):
+    # Filled only while open: four highlighted listings of the whole conversation are the page's
+    # heaviest part for the browser, and it redraws them on every run, the first token's included.
+    expander = st.expander("View code", icon=":material/code:", key=VIEW_CODE_KEY, on_change="rerun")
+    with expander:
+        if not expander.open:
+            return
         if spec is None:
             st.info(note or "Nothing to show yet.")
             return

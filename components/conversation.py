@@ -45,31 +45,41 @@ def render_message(message: dict[str, Any], actions: Callable[[], None] | None =
             actions()
 
 
-def _copy_popover(index: int, content: str) -> None:
-    with st.popover("", icon=":material/content_copy:", help="Copy"):
-        st.code(content, language=None, wrap_lines=True)  # its button copies to the clipboard
+def _lazy_popover(icon: str, help: str, key: str) -> Any:
+    """A popover filled only while open (check `.open`): filled popovers under every message
+    would send each message's text again on every rerun, and the browser would draw it all."""
+    return st.popover("", icon=icon, help=help, key=key, on_change="rerun")
 
 
 def render_conversation(
     messages: list[dict[str, Any]],
+    shown: int,
+    on_show_earlier: Callable[[], None],
     on_edit: Callable[[int, str], None] | None = None,
     on_regenerate: Callable[[], None] | None = None,
 ) -> None:
-    """Every message; users' can be edited and resent, the last reply regenerated, any copied."""
+    """The latest `shown` messages, with a button for earlier ones; users' messages can be edited
+    and resent, the last reply regenerated, any copied."""
     last = len(messages) - 1
-    for index, message in enumerate(messages):
+    first = max(0, len(messages) - shown)
+    if first:
+        st.button(f"Show earlier messages ({first} hidden)", icon=":material/expand_less:", key="show_earlier",
+                  on_click=on_show_earlier)
+    for index, message in enumerate(messages[first:], start=first):
         def actions(index: int = index, message: dict[str, Any] = message) -> None:
-            columns = st.columns([1, 1, 12])
-            with columns[0]:
-                _copy_popover(index, message["content"])
-            if message["role"] == "user" and on_edit:
-                with columns[1].popover("", icon=":material/edit:", help="Edit and resend"):
-                    st.text_area("Message", value=message["content"], key=f"edit_{index}")
-                    st.button("Resend", key=f"resend_{index}",
-                              on_click=lambda i=index: on_edit(i, st.session_state[f"edit_{i}"]))
-            if message["role"] == "assistant" and index == last and on_regenerate:
-                columns[1].button("", icon=":material/refresh:", key="regenerate", help="Regenerate",
-                                  on_click=on_regenerate)
+            with st.container(horizontal=True, gap="small"):
+                copy = _lazy_popover(":material/content_copy:", "Copy", f"copy_{index}")
+                if copy.open:
+                    copy.code(message["content"], language=None, wrap_lines=True)  # its button copies
+                if message["role"] == "user" and on_edit:
+                    edit = _lazy_popover(":material/edit:", "Edit and resend", f"edit_open_{index}")
+                    if edit.open:
+                        edit.text_area("Message", value=message["content"], key=f"edit_{index}")
+                        edit.button("Resend", key=f"resend_{index}",
+                                    on_click=lambda i=index: on_edit(i, st.session_state[f"edit_{i}"]))
+                if message["role"] == "assistant" and index == last and on_regenerate:
+                    st.button("", icon=":material/refresh:", key="regenerate", help="Regenerate",
+                              on_click=on_regenerate)
         render_message(message, actions)
 
 

@@ -1,4 +1,4 @@
-"""A reply drawn while it streams, with a Stop button."""
+"""A reply drawn while it streams, and the Stop button that ends it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,18 @@ from playground.client import ChatStream, PlaygroundError, Reply
 # Redraw at most this often: re-rendering markdown per token makes long replies
 # quadratic (reference section 5); 40 ms keeps the text visibly live.
 REDRAW_INTERVAL = 0.04
+STOP_KEY = "stop_generation"
+STREAMING_KEY = "streaming_reply"  # the container a reply streams into, only while it streams
+
+
+def render_stop_button() -> None:
+    """Stop, above the chat input, shown only while a reply streams.
+
+    It belongs to the full page run, not to the chat fragment that streams: Streamlit lets a click
+    inside a running fragment wait until the fragment ends, while a click outside it interrupts
+    the run at once. So it is always drawn, and CSS hides it while no reply is streaming."""
+    st.html(f"<style>body:not(:has(.st-key-{STREAMING_KEY})) .st-key-{STOP_KEY} {{display: none}}</style>")
+    st.bottom.button("Stop", icon=":material/stop_circle:", key=STOP_KEY)
 
 
 def json_check(text: str) -> dict[str, Any]:
@@ -46,10 +58,8 @@ def render_streamed_reply(stream: ChatStream, save: Callable[[dict[str, Any]], N
     Streamlit raise inside this loop to rerun the script, and the partial reply must survive.
     """
     current = state.generation(st.session_state)
-    with current.lock, st.chat_message("assistant"):
+    with current.lock, st.container(key=STREAMING_KEY), st.chat_message("assistant"):
         current.stream = stream
-        stop_slot = st.empty()
-        stop_slot.button("Stop", icon=":material/stop_circle:", key="stop_generation")
         body = st.empty()
         finish_reason, error = "stopped", None
         try:
@@ -73,7 +83,6 @@ def render_streamed_reply(stream: ChatStream, save: Callable[[dict[str, Any]], N
             message = {"role": "assistant", "content": stream.text, "metrics": metrics}
             save(message)
         body.markdown(without_images(stream.text))
-        stop_slot.empty()
         render_reply_metrics(message["metrics"])
 
 

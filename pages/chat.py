@@ -13,7 +13,7 @@ from components.model_picker import (
     render_session_token_input,
 )
 from components.sidebar import render_parameter_controls, render_parameter_problems, render_system_prompt
-from components.streaming import render_streamed_reply, whole_reply_message
+from components.streaming import render_stop_button, render_streamed_reply, whole_reply_message
 from playground import state
 from playground.client import PlaygroundError
 from playground.params import validate
@@ -21,7 +21,7 @@ from playground.providers import GITHUB
 
 ss = st.session_state
 state.init(ss)
-state.settle_interrupted_reply(ss)  # a Stop click or a new prompt interrupts a streaming reply
+state.settle_interrupted_reply(ss)  # Stop (or any sidebar widget) interrupts a streaming reply
 services.open_conversation_from_url()
 store = services.store()
 
@@ -33,7 +33,6 @@ params, problems = render_parameter_controls(choice)
 check = validate(params, model_id=choice.model or choice.label, streaming=True)
 problems += check.errors
 render_parameter_problems(problems, check.warnings)
-expect_json = params.response_format is not None
 render_system_prompt()
 history = st.sidebar.container()  # drawn last, so it lists this run's conversation
 render_presets(store)
@@ -44,44 +43,54 @@ render_custom_endpoint_form()
 st.title("Chat")
 st.caption(f"{choice.label} — {choice.endpoint.url}")
 render_code_view(*services.code_spec(choice, params, check.stream))
-render_conversation(state.messages(ss), on_edit=services.edit_and_resend, on_regenerate=services.regenerate)
+render_conversation(state.messages(ss), ss[state.SHOWN], on_show_earlier=lambda: state.show_earlier(ss),
+                    on_edit=services.edit_and_resend, on_regenerate=services.regenerate)
+render_stop_button()
 
-prompt = st.chat_input("Message the model")
-if prompt:
-    conversation_id = services.conversation_for(choice)
-    # Saved before it is sent: an error, a reload or a crash must not lose it.
-    state.add_message(ss, "user", prompt, id=store.add_message(conversation_id, "user", prompt))
-    render_message(state.messages(ss)[-1])
 
-send = prompt or ss.pop(state.RETRY, False)
-if send and problems:
-    ss[state.ERROR] = "Not sent. " + " ".join(problem.message for problem in problems)
-elif send:
-    ss[state.ERROR] = None
-    conversation_id = services.conversation_for(choice)
-    save = services.reply_saver(conversation_id, state.messages(ss))
-    client = services.client_for(choice.endpoint)
-    on_headers = budget.observe_headers if budget else None
-    if budget:
-        budget.record()
-    try:
-        if check.stream:
-            stream = client.stream_chat(state.request_messages(ss), params, choice.model, on_headers=on_headers)
-        else:
-            with st.spinner("Waiting for the whole reply (it cannot stream)…"):
-                save(whole_reply_message(client.complete_chat(state.request_messages(ss), params, choice.model,
-                                                              on_headers=on_headers), expect_json))
-    except PlaygroundError as error:
-        ss[state.ERROR] = error.message
-    else:
-        if check.stream:
-            render_streamed_reply(stream, save=save, expect_json=expect_json)
-        st.rerun()  # redraw the finished reply like every other message, with its actions
+# A prompt reruns only this fragment, not the sidebar nor the conversation so far: the reply's
+# first token reaches the browser without the rest of the page queued ahead of it.
+# The finished reply reruns the whole page.
+@st.fragment
+def composer(choice, params, check, problems, budget) -> None:
+    prompt = st.bottom.chat_input("Message the model", submit_mode="disable")
+    if prompt:
+        conversation_id = services.conversation_for(choice)
+        # Saved before it is sent: an error, a reload or a crash must not lose it.
+        state.add_message(ss, "user", prompt, id=store.add_message(conversation_id, "user", prompt))
+        render_message(state.messages(ss)[-1])
 
-if ss[state.ERROR]:
-    st.error(ss[state.ERROR], icon=":material/error:")
-    if state.messages(ss) and state.messages(ss)[-1]["role"] == "user":
-        st.button("Retry", icon=":material/refresh:", on_click=state.request_retry, args=(ss,))
+    send = prompt or ss.pop(state.RETRY, False)
+    if send and problems:
+        ss[state.ERROR] = "Not sent. " + " ".join(problem.message for problem in problems)
+    elif send:
+        ss[state.ERROR] = None
+        conversation_id = services.conversation_for(choice)
+        save = services.reply_saver(conversation_id, state.messages(ss))
+        client = services.client_for(choice.endpoint)
+        expect_json = params.response_format is not None
+        on_headers = budget.observe_headers if budget else None
+        if budget:
+            budget.record()
+        try:
+            if check.stream:
+                stream = client.stream_chat(state.request_messages(ss), params, choice.model, on_headers=on_headers)
+                render_streamed_reply(stream, save=save, expect_json=expect_json)
+            else:
+                with st.spinner("Waiting for the whole reply (it cannot stream)…"):
+                    save(whole_reply_message(client.complete_chat(state.request_messages(ss), params, choice.model,
+                                                                  on_headers=on_headers), expect_json))
+        except PlaygroundError as error:
+            ss[state.ERROR] = error.message
+        st.rerun()  # the whole page: the reply with its actions, the history, the budget, View code
+
+    if ss[state.ERROR]:
+        st.error(ss[state.ERROR], icon=":material/error:")
+        if state.messages(ss) and state.messages(ss)[-1]["role"] == "user":
+            st.button("Retry", icon=":material/refresh:", on_click=state.request_retry, args=(ss,))
+
+
+composer(choice, params, check, problems, budget)
 
 if budget:
     with budget_meter:

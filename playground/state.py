@@ -14,6 +14,8 @@ ERROR = "error"  # the last request's error message, shown until the next send
 RETRY = "retry"  # set by the Retry button: send the conversation again
 GENERATION = "generation"  # the reply being streamed in this session, if any
 CONVERSATION_ID = "conversation_id"  # the stored conversation shown, once it has a first message
+SHOWN = "shown_messages"  # how many of the latest messages the page draws
+SHOWN_STEP = 40  # drawing every message of a long conversation on each rerun is what makes it slow
 PROVIDER = "provider"
 GITHUB_MODEL = "github_model"
 MODEL_ID = "model_id"  # free-text model id for multi-model Azure endpoints
@@ -80,6 +82,7 @@ def init(state: MutableMapping[str, Any]) -> None:
     state.setdefault(CUSTOM_ENDPOINTS, [])
     state.setdefault(CONVERSATION_ID, None)
     state.setdefault(ERROR, None)
+    state.setdefault(SHOWN, SHOWN_STEP)
     # Re-assigning a widget's value detaches it from the widget, so it survives page switches.
     for key in WIDGET_KEYS:
         if key in state:
@@ -90,6 +93,11 @@ def new_chat(state: MutableMapping[str, Any]) -> None:
     state[MESSAGES] = []
     state[ERROR] = None
     state[CONVERSATION_ID] = None
+    state[SHOWN] = SHOWN_STEP
+
+
+def show_earlier(state: MutableMapping[str, Any]) -> None:
+    state[SHOWN] = state.get(SHOWN, SHOWN_STEP) + SHOWN_STEP
 
 
 def setup_snapshot(state: MutableMapping[str, Any], provider_id: str, provider_label: str,

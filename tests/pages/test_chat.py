@@ -83,6 +83,9 @@ def test_a_refused_key_shows_what_to_fix_and_keeps_the_prompt(clean_env, keyed_e
 def test_view_code_shows_the_session_as_runnable_code(page, endpoint, tmp_path):
     page.slider(key="temperature").set_value(0.35)
     send(page, "Hello")
+    assert not page.code  # drawn only when opened
+    page.session_state["view_code"] = True  # what a click on the expander does
+    page.run()
     python = next(c.value for c in page.code if "ChatCompletionsClient" in c.value)
     assert "temperature=0.35" in python and endpoint.url in python and '"content": "Hello"' in python
     assert {c.language for c in page.code} >= {"python", "javascript", "bash"}

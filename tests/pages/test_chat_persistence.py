@@ -82,6 +82,9 @@ def test_edit_and_resend_and_regenerate_replace_what_follows(env, endpoint):
     send(at, "Say one word.")
     send(at, "Say two words.")
     assert roles(at) == ["user", "assistant"] * 2
+    assert "edit_0" not in [t.key for t in at.text_area]  # filled only when opened
+    at.session_state["edit_open_0"] = True  # a click on the message's edit button
+    at.run()
     at.text_area(key="edit_0").set_value("Say three words.")
     at.button(key="resend_0").click().run()
     assert roles(at) == ["user", "assistant"]
