@@ -47,7 +47,7 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="Starting the embedded model…")
-def _embedded(host: str, port: int, threads: int | None, _settings: Settings) -> EmbeddedEndpoint:
+def _embedded(host: str, port: int, threads: int | None, parallel: int | None, _settings: Settings) -> EmbeddedEndpoint:
     endpoint = ensure_embedded_endpoint(_settings)
     atexit.register(endpoint.stop)
     return endpoint
@@ -56,7 +56,7 @@ def _embedded(host: str, port: int, threads: int | None, _settings: Settings) ->
 def providers() -> list[Provider]:
     config = settings()
     try:
-        embedded = _embedded(config.local_host, config.local_port, config.local_threads, config)
+        embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel, config)
     except PlaygroundError as error:
         st.error(error.message)
         st.stop()

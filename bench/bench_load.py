@@ -10,6 +10,7 @@ Memory: VmRSS from /proc of the app's process tree (Streamlit + embedded endpoin
 every 0.5 s; Chromium's tree is shown for context. psutil is not needed.
 
 Targets: every session finishes, none errors, aggregate tokens/s at least one session's.
+PLAYGROUND_LOCAL_THREADS and PLAYGROUND_LOCAL_PARALLEL, when set, reach the embedded endpoint.
 
 Usage: .venv/bin/python bench/bench_load.py [--sessions N] [--rounds N] [--prompt TEXT]
 """
@@ -149,6 +150,9 @@ def main() -> None:
     print(load_line())
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     env = {"PLAYGROUND_LOCAL_PORT": str(free_port())}  # not running: the app starts its own
+    for name in ("PLAYGROUND_LOCAL_THREADS", "PLAYGROUND_LOCAL_PARALLEL"):  # to compare settings
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     single_rates, many_rates, many_walls, failures = [], [], [], []
     with running_app(env, work / "app" / "streamlit.log") as app, chromium() as browser:
         sampler = MemorySampler(app.process.pid)

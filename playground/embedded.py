@@ -59,6 +59,8 @@ def ensure_embedded_endpoint(settings: Settings) -> EmbeddedEndpoint:
     command = [sys.executable, "-m", "playground.local_endpoint", "--host", host, "--port", str(settings.local_port)]
     if settings.local_threads:
         command += ["--threads", str(settings.local_threads)]
+    if settings.local_parallel:
+        command += ["--parallel", str(settings.local_parallel)]
     env = dict(os.environ)
     if key:
         env["PLAYGROUND_LOCAL_API_KEY"] = key  # the environment, not argv: argv is visible in `ps`

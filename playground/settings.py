@@ -52,6 +52,7 @@ class Settings:
     local_port: int = 8765
     local_api_key: Secret | None = None
     local_threads: int | None = None
+    local_parallel: int | None = None
     request_timeout: float = 120.0
     max_retry_after: float = 10.0
     db_path: str | None = None  # None: playground.store.DEFAULT_DB_PATH
@@ -105,6 +106,7 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_LOCAL_PORT": ("local_port", _int(1, 65535)),
     "PLAYGROUND_LOCAL_API_KEY": ("local_api_key", _secret),
     "PLAYGROUND_LOCAL_THREADS": ("local_threads", _int(1, 256)),
+    "PLAYGROUND_LOCAL_PARALLEL": ("local_parallel", _int(1, 16)),
     "PLAYGROUND_REQUEST_TIMEOUT": ("request_timeout", _seconds),
     "PLAYGROUND_MAX_RETRY_AFTER": ("max_retry_after", _seconds),
     "PLAYGROUND_DB_PATH": ("db_path", _text),

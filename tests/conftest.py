@@ -60,9 +60,10 @@ def start_endpoint(directory: Path, *args: str, env: dict | None = None) -> Runn
     raise RuntimeError("endpoint did not start: " + stderr_path.read_text())
 
 
-# One thread: llama.cpp's threads spin-wait, so on a 2-core machine shared with the browser and
-# Streamlit, two threads can be many times slower than one.
-TEST_THREADS = ("--threads", "1")
+# One thread, one copy of the model: llama.cpp's threads spin-wait, so on a 2-core machine shared
+# with the browser and Streamlit, two threads can be many times slower than one; and one copy
+# makes concurrent requests queue, which the queueing tests rely on.
+TEST_THREADS = ("--threads", "1", "--parallel", "1")
 
 
 @pytest.fixture(scope="session")

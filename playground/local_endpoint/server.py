@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
-from .model import MODEL_NAME, MODEL_PROVIDER, LocalModel
+from .model import MODEL_NAME, MODEL_PROVIDER, EmbeddedModel
 from .validation import ChatRequest, RequestError, parse_json, validate_chat_request
 
 CHAT_PATHS = {"/chat/completions", "/v1/chat/completions"}
@@ -30,7 +30,7 @@ class EndpointServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        model: LocalModel,
+        model: EmbeddedModel,
         api_key: str | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         request_log: Callable[[dict[str, Any]], None] | None = None,

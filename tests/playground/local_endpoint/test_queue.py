@@ -1,5 +1,6 @@
-"""Requests that wait for the one model: served in arrival order, kept alive while they wait,
-refused at once when they cannot fit (the real SDK over HTTP against the running endpoint)."""
+"""Requests that wait for a copy of the model: served in arrival order, kept alive while they
+wait, refused at once when they cannot fit; with two copies, two replies generate at once
+(the real SDK over HTTP against the running endpoint)."""
 
 from __future__ import annotations
 
@@ -10,33 +11,42 @@ import time
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from playground.local_endpoint.model import FairLock
+from playground.local_endpoint.model import FairPool
 from tests.conftest import TEST_THREADS, start_endpoint
 from tests.playground.local_endpoint.test_server import USER, raw, sdk
 
 
-def test_the_lock_is_taken_in_arrival_order():
-    lock, order = FairLock(), []
-    lock.acquire()
+def test_items_are_lent_in_arrival_order():
+    pool, order = FairPool(["copy"]), []
+    held = pool.acquire()
 
     def take(name: str) -> None:
-        with lock:
-            order.append(name)
+        item = pool.acquire()
+        order.append(name)
+        pool.release(item)
 
     threads = []
     for name in "BCDEF":
         threads.append(threading.Thread(target=take, args=(name,)))
         threads[-1].start()
         time.sleep(0.05)  # each is queued before the next arrives
-    lock.release()
+    pool.release(held)
     for thread in threads:
         thread.join(timeout=5)
     assert order == list("BCDEF")
 
 
+def test_two_items_serve_two_callers_at_once():
+    pool = FairPool(["a", "b"])
+    first, second = pool.acquire(), pool.acquire()
+    assert {first, second} == {"a", "b"}
+    pool.release(first)
+    assert pool.acquire() == first
+
+
 def test_a_waiter_hears_on_wait_and_one_that_gives_up_leaves_the_queue():
-    lock, calls, order = FairLock(), [], []
-    lock.acquire()
+    pool, calls, order = FairPool(["copy"]), [], []
+    held = pool.acquire()
 
     def hangs_up() -> None:
         calls.append("hangs up")
@@ -44,19 +54,19 @@ def test_a_waiter_hears_on_wait_and_one_that_gives_up_leaves_the_queue():
 
     def quitter() -> None:
         with pytest.raises(BrokenPipeError):
-            lock.acquire(hangs_up, interval=0.05)
+            pool.acquire(hangs_up, interval=0.05)
 
     def patient() -> None:
-        lock.acquire(lambda: calls.append("waiting"), interval=0.05)
+        item = pool.acquire(lambda: calls.append("waiting"), interval=0.05)
         order.append("patient")
-        lock.release()
+        pool.release(item)
 
     first, second = threading.Thread(target=quitter), threading.Thread(target=patient)
     first.start()
     time.sleep(0.02)
     second.start()
     time.sleep(0.3)
-    lock.release()
+    pool.release(held)
     first.join(timeout=5), second.join(timeout=5)
     assert calls.count("hangs up") == 1 and calls.count("waiting") >= 3
     assert order == ["patient"]  # the quitter's place in the queue did not block it
@@ -118,3 +128,20 @@ def test_keep_alive_lines_are_empty_sse_lines_before_the_first_event(keep_alive_
     head, _, rest = text.partition("data: ")
     assert head and set(head) == {"\n"}  # only empty lines while it waited
     assert rest.rstrip().endswith("[DONE]")
+
+
+def test_two_copies_generate_two_replies_at_once(tmp_path):
+    """`--parallel 2`: the second reply starts while the first is still being generated."""
+    running = start_endpoint(tmp_path / "parallel", "--threads", "2", "--parallel", "2")
+    try:
+        started, done = threading.Event(), []
+        holder = threading.Thread(target=_hold_the_model, args=(running.url, started, done))
+        holder.start()
+        assert started.wait(60)
+        with sdk(running.url).complete(stream=True, messages=USER, max_tokens=8) as updates:
+            text = "".join(c.delta.content or "" for u in updates for c in u.choices)
+        answered_while_busy = not done
+        holder.join(timeout=120)
+        assert text.strip() and answered_while_busy
+    finally:
+        running.stop()
