@@ -39,7 +39,7 @@ def in_process_run(model: LocalModel, tokens: int) -> tuple[float, float]:
     start = time.perf_counter()
     first = None
     count = 0
-    for chunk in model.stream(request):
+    for chunk in model.stream(request, model.check_fits(request)):
         if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
             count += 1
             if first is None:
@@ -131,8 +131,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-"))
 
     # 1. In-process vs endpoint + SDK, alternating runs so both see the same machine state.
-    model = LocalModel()
-    running = start_endpoint(work / "endpoint")
+    model = LocalModel()  # one copy on every core, as the endpoint runs it with --parallel 1
+    running = start_endpoint(work / "endpoint", "--parallel", "1")
     client = ChatClient(Endpoint(running.url, "embedded"))
     in_ttft, in_tps, ep_ttft, ep_tps = [], [], [], []
     in_process_run(model, 8), endpoint_run(client, 8)  # warm-up
