@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.lazy import lazy_expander
 from playground import codegen
 
 
@@ -11,9 +12,8 @@ VIEW_CODE_KEY = "view_code"
 
 
 def render_code_view(spec: codegen.RequestSpec | None, note: str | None = None) -> None:
-    # Filled only while open: four highlighted listings of the whole conversation are the page's
-    # heaviest part for the browser, and it redraws them on every run, the first token's included.
-    expander = st.expander("View code", icon=":material/code:", key=VIEW_CODE_KEY, on_change="rerun")
+    # Four highlighted listings of the whole conversation were the page's heaviest part.
+    expander = lazy_expander("View code", VIEW_CODE_KEY, icon=":material/code:")
     with expander:
         if not expander.open:
             return

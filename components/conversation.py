@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from components.lazy import lazy_popover
 from playground.store import metrics_line
 
 
@@ -45,12 +46,6 @@ def render_message(message: dict[str, Any], actions: Callable[[], None] | None =
             actions()
 
 
-def _lazy_popover(icon: str, help: str, key: str) -> Any:
-    """A popover filled only while open (check `.open`): filled popovers under every message
-    would send each message's text again on every rerun, and the browser would draw it all."""
-    return st.popover("", icon=icon, help=help, key=key, on_change="rerun")
-
-
 def render_conversation(
     messages: list[dict[str, Any]],
     shown: int,
@@ -67,12 +62,13 @@ def render_conversation(
                   on_click=on_show_earlier)
     for index, message in enumerate(messages[first:], start=first):
         def actions(index: int = index, message: dict[str, Any] = message) -> None:
+            # Filled only when opened: otherwise each message's text would go out twice per rerun.
             with st.container(horizontal=True, gap="small"):
-                copy = _lazy_popover(":material/content_copy:", "Copy", f"copy_{index}")
+                copy = lazy_popover(":material/content_copy:", "Copy", f"copy_{index}")
                 if copy.open:
                     copy.code(message["content"], language=None, wrap_lines=True)  # its button copies
                 if message["role"] == "user" and on_edit:
-                    edit = _lazy_popover(":material/edit:", "Edit and resend", f"edit_open_{index}")
+                    edit = lazy_popover(":material/edit:", "Edit and resend", f"edit_open_{index}")
                     if edit.open:
                         edit.text_area("Message", value=message["content"], key=f"edit_{index}")
                         edit.button("Resend", key=f"resend_{index}",

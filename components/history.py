@@ -6,6 +6,7 @@ import re
 
 import streamlit as st
 
+from components.lazy import lazy_expander
 from playground import state
 from playground.store import InvalidImport, Store
 
@@ -93,7 +94,10 @@ def _load_preset(store: Store) -> None:
 
 
 def render_presets(store: Store) -> None:
-    with st.sidebar.expander("Presets", icon=":material/tune:"):
+    expander = lazy_expander("Presets", "presets_open", icon=":material/tune:", where=st.sidebar)
+    with expander:
+        if not expander.open:
+            return
         names = list(store.presets())
         if names:
             st.selectbox("Preset", names, key="preset_choice")
@@ -105,7 +109,10 @@ def render_presets(store: Store) -> None:
 def render_export_import(store: Store) -> None:
     ss = st.session_state
     current = ss.get(state.CONVERSATION_ID)
-    with st.sidebar.expander("Export / import", icon=":material/import_export:"):
+    expander = lazy_expander("Export / import", "export_open", icon=":material/import_export:", where=st.sidebar)
+    with expander:
+        if not expander.open:
+            return
         if current and store.get(current):
             st.download_button("Export JSON", store.export_json(current), file_name="conversation.json",
                                mime="application/json", icon=":material/download:")

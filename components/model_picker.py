@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from components.lazy import lazy_expander
 from playground import state
 from playground.budget import BudgetReading
 from playground.catalog import CatalogModel, TierLimits, filter_models
@@ -87,7 +88,10 @@ def _forget_token() -> None:
 
 
 def render_session_token_input() -> None:
-    with st.sidebar.expander("GitHub token for this session"):
+    expander = lazy_expander("GitHub token for this session", "token_open", where=st.sidebar)
+    with expander:
+        if not expander.open:
+            return
         st.text_input("Paste a token and press Enter", type="password", key=TOKEN_INPUT, on_change=_take_token,
                       help="Kept in this browser session's memory only: never written to disk, logs or code.")
         if st.session_state.get(state.SESSION_GITHUB_TOKEN):
@@ -114,7 +118,10 @@ def _add_endpoint() -> None:
 def render_custom_endpoint_form() -> None:
     """Any Azure AI Model Inference or OpenAI-style endpoint: vLLM, Ollama, llama.cpp, another deployment."""
     ss = st.session_state
-    with st.sidebar.expander("Add an endpoint"):
+    expander = lazy_expander("Add an endpoint", "add_endpoint_open", where=st.sidebar)
+    with expander:
+        if not expander.open:
+            return
         st.text_input("Name", key="custom_name", placeholder="my vLLM")
         st.text_input("URL", key="custom_url", placeholder="http://localhost:8000/v1")
         st.text_input("Key (optional)", key="custom_key", type="password",

@@ -24,3 +24,11 @@ def send(at: AppTest, text: str) -> AppTest:
     at.chat_input[0].set_value(text).run()
     assert not at.exception, at.exception
     return at
+
+
+def open_lazy(at: AppTest, key: str) -> AppTest:
+    """What a click on a lazily filled expander or popover (components.lazy) does: mark it open and rerun."""
+    at.session_state[key] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages.apptest import open_page, send
+from tests.pages.apptest import open_lazy, open_page, send
 
 
 @pytest.fixture
@@ -84,8 +84,7 @@ def test_view_code_shows_the_session_as_runnable_code(page, endpoint, tmp_path):
     page.slider(key="temperature").set_value(0.35)
     send(page, "Hello")
     assert not page.code  # drawn only when opened
-    page.session_state["view_code"] = True  # what a click on the expander does
-    page.run()
+    open_lazy(page, "view_code")
     python = next(c.value for c in page.code if "ChatCompletionsClient" in c.value)
     assert "temperature=0.35" in python and endpoint.url in python and '"content": "Hello"' in python
     assert {c.language for c in page.code} >= {"python", "javascript", "bash"}

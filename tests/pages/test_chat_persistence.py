@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground.store import Store
-from tests.pages.apptest import open_page, send
+from tests.pages.apptest import open_lazy, open_page, send
 from tests.fake_service import FakeService, Reply, chunk
 
 
@@ -83,8 +83,7 @@ def test_edit_and_resend_and_regenerate_replace_what_follows(env, endpoint):
     send(at, "Say two words.")
     assert roles(at) == ["user", "assistant"] * 2
     assert "edit_0" not in [t.key for t in at.text_area]  # filled only when opened
-    at.session_state["edit_open_0"] = True  # a click on the message's edit button
-    at.run()
+    open_lazy(at, "edit_open_0")
     at.text_area(key="edit_0").set_value("Say three words.")
     at.button(key="resend_0").click().run()
     assert roles(at) == ["user", "assistant"]
@@ -103,6 +102,8 @@ def test_presets_save_and_load_prompt_and_parameters(env):
     at = open_page()
     at.text_area(key="system_prompt").set_value("You are a poet.")
     at.slider(key="temperature").set_value(1.2)
+    assert "preset_name" not in [t.key for t in at.sidebar.text_input]  # filled only when opened
+    open_lazy(at, "presets_open")
     at.sidebar.text_input(key="preset_name").input("poet").run()
     next(b for b in at.sidebar.button if b.label == "Save preset").click().run()
     at.text_area(key="system_prompt").set_value("Something else.")

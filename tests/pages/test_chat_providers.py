@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages.apptest import CHAT, MODEL_INFO, open_page, send
+from tests.pages.apptest import CHAT, MODEL_INFO, open_lazy, open_page, send
 from tests.fake_service import FakeService, Reply, chunk
 from tests.github_models import CATALOG, DAILY_LIMIT_429, streamed_reply
 
@@ -125,6 +125,7 @@ def test_a_pasted_token_enables_github_for_this_session_only(clean_env, endpoint
         clean_env.setenv("GITHUB_MODELS_URL", fake.url)
         at = run(CHAT)
         assert at.selectbox(key="provider").options == ["Embedded model (offline)"]
+        open_lazy(at, "token_open")
         at.text_input(key="github_token_input").input("ghp_pastedtoken").run()
         assert at.text_input(key="github_token_input").value == ""  # moved out of the widget
         at.selectbox(key="provider").set_value("github").run()
