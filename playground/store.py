@@ -146,6 +146,20 @@ CREATE TABLE IF NOT EXISTS presets (
 _NEXT_UPDATED = "MAX(?, (SELECT COALESCE(MAX(updated), 0) FROM conversations) + 0.000001)"
 
 
+
+def _insert_conversation(conn: sqlite3.Connection, title: str, kind: str, setup_json: str,
+                         created: float | None) -> str:
+    """A new conversations row, created now unless `created` says when (an import); its id.
+    An empty title is filled in from the first prompt."""
+    conversation_id = secrets.token_urlsafe(16)
+    now = _now()
+    conn.execute(
+        "INSERT INTO conversations (id, title, title_auto, kind, setup, created, updated) "
+        f"VALUES (?, ?, ?, ?, ?, ?, {_NEXT_UPDATED})",
+        (conversation_id, title, 0 if title else 1, kind, setup_json, created or now, now),
+    )
+    return conversation_id
+
 class StoreError(Exception):
     """Base class of this module's errors."""
 
@@ -335,16 +349,8 @@ class Store:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
         setup_json = _dump_object(setup, "setup")
-        title = _clean_title(title or "")
-        conversation_id = secrets.token_urlsafe(16)
-        now = _now()
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO conversations (id, title, title_auto, kind, setup, created, updated) "
-                f"VALUES (?, ?, ?, ?, ?, ?, {_NEXT_UPDATED})",
-                (conversation_id, title, 0 if title else 1, kind, setup_json, now, now),
-            )
-        return conversation_id
+            return _insert_conversation(conn, _clean_title(title or ""), kind, setup_json, None)
 
     def get(self, conversation_id: str) -> Conversation | None:
         with self._read() as conn:
@@ -520,15 +526,9 @@ class Store:
         """Check the whole document first (raising InvalidImport, having written nothing), then
         insert it as a new conversation in one transaction. Returns the new id."""
         doc = _parse_document(text, self.limits)
-        conversation_id = secrets.token_urlsafe(16)
         now = _now()
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO conversations (id, title, title_auto, kind, setup, created, updated) "
-                f"VALUES (?, ?, ?, ?, ?, ?, {_NEXT_UPDATED})",
-                (conversation_id, doc["title"], 0 if doc["title"] else 1, doc["kind"], doc["setup"],
-                 doc["created"] or now, now),
-            )
+            conversation_id = _insert_conversation(conn, doc["title"], doc["kind"], doc["setup"], doc["created"])
             conn.executemany(
                 "INSERT INTO messages (conversation_id, role, content, metrics, status, column_index, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
