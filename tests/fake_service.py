@@ -9,6 +9,7 @@ their status codes and headers (e.g. `retry-after: 24367` on the daily 429), and
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,9 +22,18 @@ class Reply:
     status: int = 200
     body: dict | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    events: list[dict] | None = None  # an SSE stream when set
-    cut_after: int | None = None  # drop the connection after this many events
+    events: list[dict] | None = None  # an SSE stream when set, ended by data: [DONE]
+    raw: list[bytes] | None = None  # or exactly these bytes, one HTTP chunk each (malformed streams)
+    cut_after: int | None = None  # drop the connection after this many events (or raw chunks)
     first_byte_delay: float = 0.0
+
+
+def sse(event: dict) -> bytes:
+    """One well-formed SSE line as the service sends it."""
+    return b"data: " + json.dumps(event).encode() + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
 
 
 def chunk(content: str | None = None, finish_reason: str | None = None, usage: dict | None = None) -> dict:
@@ -35,6 +45,15 @@ def chunk(content: str | None = None, finish_reason: str | None = None, usage: d
     if usage:
         event["usage"] = usage
     return event
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that resets its keep-alive connection is expected here, not an error.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 class FakeService:
@@ -73,7 +92,7 @@ class FakeService:
                 served = service.served[route] = service.served.get(route, 0) + 1
                 reply = script[min(served, len(script)) - 1]
                 time.sleep(reply.first_byte_delay)
-                if reply.events is None:
+                if reply.events is None and reply.raw is None:
                     data = json.dumps(reply.body or {}).encode()
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
@@ -89,21 +108,22 @@ class FakeService:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                for index, event in enumerate(reply.events):
+                chunks = reply.raw if reply.raw is not None else [sse(event) for event in reply.events] + [DONE]
+                for index, data in enumerate(chunks):
                     if reply.cut_after is not None and index == reply.cut_after:
-                        self.close_connection = True
-                        self.connection.shutdown(2)  # mid-stream: no terminating chunk
-                        return
-                    self._chunk(b"data: " + json.dumps(event).encode() + b"\n\n")
-                self._chunk(b"data: [DONE]\n\n")
-                self._chunk(b"")
+                        break
+                    self._chunk(data)
+                else:
+                    self._chunk(b"")
+                    return
+                self.close_connection = True
+                self.connection.shutdown(2)  # mid-stream: no terminating chunk
 
             def _chunk(self, data: bytes):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

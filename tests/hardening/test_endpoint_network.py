@@ -6,6 +6,7 @@ Run against the real endpoint (`python -m playground.local_endpoint`), as users 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import socket
 
@@ -15,7 +16,28 @@ from playground.embedded import ensure_embedded_endpoint
 from playground.settings import Settings
 from tests.app_server import free_port
 from tests.conftest import TEST_KEY, start_endpoint
-from tests.hardening.scripted import listening_addresses
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a TCP socket in LISTEN state on `port`, from /proc/net/tcp{,6}."""
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if int(hex_port, 16) != port or fields[3] != "0A":  # 0A: TCP_LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            if size == 4:
+                found.add(".".join(str(b) for b in raw[::-1]))
+            else:  # four little-endian 32-bit words
+                words = [raw[i:i + 4][::-1] for i in range(0, 16, 4)]
+                found.add(str(ipaddress.IPv6Address(b"".join(words))))
+    return found
+
 
 HELLO = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
 

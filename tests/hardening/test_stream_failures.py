@@ -1,5 +1,5 @@
 """What a user sees when the stream fails: the embedded endpoint killed mid-reply and restarted,
-a malformed SSE line, CRLF framing, a 500, nothing listening. Always through
+a malformed SSE line, CRLF framing, a 500, nothing listening (tests/fake_service.py scripts the bytes). Always through
 playground.client.ChatClient, the one SDK wrapper the pages use."""
 
 from __future__ import annotations
@@ -9,9 +9,13 @@ import pytest
 from playground.client import ChatClient, ChatParams, Endpoint, PlaygroundError
 from tests.app_server import free_port
 from tests.conftest import start_endpoint
-from tests.hardening.scripted import DONE, RawReply, ScriptedServer, event
+from tests.fake_service import DONE, FakeService, Reply, chunk, sse
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+
+
+def event(text: str) -> bytes:
+    return sse(chunk(text))
 
 
 def client(url: str) -> ChatClient:
@@ -68,8 +72,8 @@ def test_endpoint_killed_mid_stream_keeps_the_partial_text_and_works_again_after
     b"event: message\n" + event("typed")[:-1],  # an event: line
 ])
 def test_a_malformed_stream_keeps_the_partial_text_and_says_the_stream_was_malformed(bad_line):
-    reply = RawReply(chunks=[event("Hello "), event("there"), bad_line, event(" never shown"), DONE])
-    with ScriptedServer(reply) as server:
+    reply = Reply(raw=[event("Hello "), event("there"), bad_line, event(" never shown"), DONE])
+    with FakeService([reply]) as server:
         stream = client(server.url).stream_chat(PROMPT, ChatParams())
         received, error = read_until_error(stream)
     assert error is not None and error.code == "malformed_stream", error
@@ -78,8 +82,8 @@ def test_a_malformed_stream_keeps_the_partial_text_and_says_the_stream_was_malfo
 
 
 def test_a_stream_cut_without_done_keeps_the_partial_text():
-    reply = RawReply(chunks=[event("Partial "), event("reply")], cut=True)
-    with ScriptedServer(reply) as server:
+    reply = Reply(events=[chunk("Partial "), chunk("reply")], cut_after=2)
+    with FakeService([reply]) as server:
         stream = client(server.url).stream_chat(PROMPT, ChatParams())
         received, error = read_until_error(stream)
     assert error is not None and error.code == "stream_interrupted"
@@ -88,7 +92,7 @@ def test_a_stream_cut_without_done_keeps_the_partial_text():
 
 def test_a_500_says_server_error_and_is_retried_a_bounded_number_of_times():
     body = {"error": {"code": "internal_error", "message": "The model crashed.", "status": 500}}
-    with ScriptedServer(RawReply(status=500, json_body=body)) as server:
+    with FakeService([Reply(status=500, body=body)]) as server:
         with pytest.raises(PlaygroundError) as caught:
             client(server.url).stream_chat(PROMPT, ChatParams())
         attempts = len(server.requests)
@@ -98,7 +102,7 @@ def test_a_500_says_server_error_and_is_retried_a_bounded_number_of_times():
 
 
 def test_a_500_with_a_non_json_body_still_says_what_happened():
-    with ScriptedServer(RawReply(status=500, chunks=[b"<html>oops</html>"])) as server:
+    with FakeService([Reply(status=500, raw=[b"<html>oops</html>"])]) as server:
         with pytest.raises(PlaygroundError) as caught:
             client(server.url).stream_chat(PROMPT, ChatParams())
     assert caught.value.status == 500 and "HTTP 500" in caught.value.message
