@@ -1,6 +1,6 @@
 """What a user sees when the stream fails: the embedded endpoint killed mid-reply and restarted,
-a malformed SSE line, CRLF framing, a 500, nothing listening (tests/fake_service.py scripts the bytes). Always through
-playground.client.ChatClient, the one SDK wrapper the pages use."""
+a malformed SSE line, CRLF framing, a 500, nothing listening (tests/fake_service.py scripts the
+bytes). Always through playground.client.ChatClient, the one SDK wrapper the pages use."""
 
 from __future__ import annotations
 
