@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from _harness import chromium, free_port, load_line, machine_line, median, running_app, wait_healthy
+from _harness import chromium, free_port, load_line, machine_line, median, streamlit_app, wait_healthy
 
 
 def watch_log(path: Path, needle: str, started: float, found: dict, stop: threading.Event) -> None:
@@ -53,7 +53,7 @@ def main() -> None:
         for run in range(args.runs):
             log = work / f"run{run}" / "streamlit.log"
             env = {"PLAYGROUND_LOCAL_PORT": str(free_port())}  # nothing listens there: the app starts the model
-            with running_app(env, log, healthy=False) as app:
+            with streamlit_app(env, log, healthy=False) as app:
                 found: dict[str, float] = {}
                 stop = threading.Event()
                 watcher = threading.Thread(target=watch_log, args=(log, "local-endpoint: serving", app.started, found, stop),

@@ -26,7 +26,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from _harness import chromium, free_port, load_line, machine_line, median, running_app, serve
+from _harness import chromium, free_port, load_line, machine_line, median, streamlit_app, serve
 
 from playground.client import ChatClient, ChatParams, Endpoint
 from playground.settings import Secret
@@ -211,11 +211,11 @@ def main() -> None:
                "PLAYGROUND_LOCAL_PORT": str(free_port())}
         sdk_first_token(url, "WARMUPSDK")
         sdk = [sdk_first_token(url, f"SDKTOKEN{run}X") for run in range(args.runs)]
-        with running_app(env, work / "app" / "streamlit.log") as app:
+        with streamlit_app(env, work / "app" / "streamlit.log") as app:
             ours = measure_page(app.url, args.runs, "APP")
         minimal = None
         if not args.skip_minimal:
-            with running_app(env, work / "minimal" / "streamlit.log", script="bench/write_stream_page.py") as alt:
+            with streamlit_app(env, work / "minimal" / "streamlit.log", script="bench/write_stream_page.py") as alt:
                 minimal = measure_page(alt.url, args.runs, "MIN", metrics_caption=False)
 
     print(f"\n## First token on loopback, {args.runs} runs each (median, ms after the endpoint's first byte)")

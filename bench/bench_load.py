@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from _harness import (chromium, command_line, cpu_seconds, descendants, free_port, load_line, machine_line,
-                      median, rss_kib, running_app, tree_rss_kib)
+                      median, rss_kib, streamlit_app, tree_rss_kib)
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 USAGE = re.compile(r"(\d+) prompt \+ ~?(\d+) completion tokens · finish: (\w+)")
@@ -154,7 +154,7 @@ def main() -> None:
         if os.environ.get(name):
             env[name] = os.environ[name]
     single_rates, many_rates, many_walls, failures = [], [], [], []
-    with running_app(env, work / "app" / "streamlit.log") as app, chromium() as browser:
+    with streamlit_app(env, work / "app" / "streamlit.log") as app, chromium() as browser:
         sampler = MemorySampler(app.process.pid)
         urls = [app.url] * args.sessions
         if args.max_tokens:

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import ROOT, chromium, load_line, machine_line, median, running_app
+from _harness import ROOT, chromium, load_line, machine_line, median, streamlit_app
 
 RERUN_TARGET_MS = 200.0
 STUTTER_MS = 50.0
@@ -297,7 +297,7 @@ def main() -> None:
         app_dir = work / "app"
         conversation_id = preload_store(app_dir / "playground.db", messages)
         env = {"PLAYGROUND_LOCAL_PORT": str(endpoint.port)}
-        with running_app(env, app_dir / "streamlit.log") as app, chromium() as browser:
+        with streamlit_app(env, app_dir / "streamlit.log") as app, chromium() as browser:
             long_page = browser.new_page(viewport={"width": 1280, "height": 900})
             long_watch = ScriptFinished(long_page)
             opened = open_long(long_page, f"{app.url}/?c={conversation_id}", len(messages))

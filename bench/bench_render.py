@@ -17,7 +17,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _harness import chromium, free_port, load_line, machine_line, median, running_app, serve
+from _harness import chromium, free_port, load_line, machine_line, median, streamlit_app, serve
 from bench_streaming import FastSSE, bare_sdk_read, browser_visible
 
 TARGET_RATIO = 2.0
@@ -43,8 +43,8 @@ def main() -> None:
     with serve(FastSSE) as sse_url:
         env = {"AZURE_INFERENCE_ENDPOINT": sse_url, "AZURE_INFERENCE_CREDENTIAL": "bench",
                "PLAYGROUND_LOCAL_PORT": str(free_port())}
-        with running_app(env, work / "app" / "streamlit.log") as app, \
-                running_app(env, work / "write_stream" / "streamlit.log", script="bench/write_stream_page.py") as alt, \
+        with streamlit_app(env, work / "app" / "streamlit.log") as app, \
+                streamlit_app(env, work / "write_stream" / "streamlit.log", script="bench/write_stream_page.py") as alt, \
                 chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             # Warm-up: the first load starts the embedded model and imports everything.

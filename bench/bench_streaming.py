@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from playground.client import ChatClient, ChatParams, Endpoint  # noqa: E402
 from playground.local_endpoint.model import LocalModel  # noqa: E402
 from playground.local_endpoint.validation import ChatRequest  # noqa: E402
-from tests.app_server import chromium_page, running_app  # noqa: E402
+from tests.app_server import chromium_page, streamlit_app  # noqa: E402
 from tests.conftest import start_endpoint  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
@@ -155,7 +155,7 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sse_url = f"http://127.0.0.1:{server.server_address[1]}"
     sdk_times, browser_times = [], []
-    with running_app({"AZURE_INFERENCE_ENDPOINT": sse_url, "AZURE_INFERENCE_CREDENTIAL": "bench",
+    with streamlit_app({"AZURE_INFERENCE_ENDPOINT": sse_url, "AZURE_INFERENCE_CREDENTIAL": "bench",
                       "PLAYGROUND_LOCAL_PORT": str(running.port + 1)}, work / "streamlit.log") as app_url:
         with chromium_page() as page:
             browser_visible(page, app_url)  # warm-up

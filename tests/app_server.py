@@ -1,14 +1,17 @@
-"""Run the real Streamlit app as a user does (`streamlit run app.py`) and drive Debian's Chromium."""
+"""Run the real Streamlit app as a user does (`streamlit run app.py`) and drive Debian's Chromium.
+The benchmarks (bench/_harness.py) use the same helpers."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -26,49 +29,112 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class App:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    started: float  # time.perf_counter() just before Popen
+
+
+def app_env(env: dict[str, str], work: Path) -> dict[str, str]:
+    """The process environment without the playground's own variables, a database in `work`,
+    plus `env`."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "AZURE_", "PLAYGROUND_"))}
+    full["PLAYGROUND_DB_PATH"] = str(work / "playground.db")
+    full.update(env)
+    return full
+
+
+def wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
+        time.sleep(0.02)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc (psutil is not installed)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 @contextmanager
-def running_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """Start `streamlit run app.py` on a free port; yield its URL once healthy."""
+def streamlit_app(env: dict[str, str], log_path: Path, script: str = "app.py", healthy: bool = True) -> Iterator[App]:
+    """`streamlit run <script>` (relative to the repository) on a free port; its database and log
+    in `log_path`'s directory. Waits until it answers its health check unless `healthy` is False."""
     port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "AZURE_", "PLAYGROUND_"))}
-    full_env["PLAYGROUND_DB_PATH"] = str(log_path.parent / "playground.db")
-    full_env.update(env)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
+        started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=ROOT, env=app_env(env, log_path.parent), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
-    url = f"http://127.0.0.1:{port}"
+    app = App(f"http://127.0.0.1:{port}", process, log_path, started)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
-            time.sleep(0.2)
-        yield url
+        if healthy:
+            wait_healthy(app.url, process, log_path)
+        yield app
     finally:
+        children = descendants(process.pid)  # the embedded endpoint the app started, if any
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        for pid in children:  # normally stopped by the app's atexit hook already
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
 
 @contextmanager
-def chromium_page(width: int = 1280, height: int = 900):
+def running_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port; yields its URL once healthy."""
+    with streamlit_app(env, log_path) as app:
+        yield app.url
+
+
+@contextmanager
+def chromium():
+    """One headless Debian Chromium; open pages (or contexts) on it as needed."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 900):
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": width, "height": height})
