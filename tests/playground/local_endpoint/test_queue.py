@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -79,53 +81,58 @@ def keep_alive_endpoint(tmp_path_factory):
     running.stop()
 
 
-def _hold_the_model(url: str, started: threading.Event, done: list) -> None:
-    with sdk(url).complete(stream=True, messages=USER, max_tokens=700, model_extras={"ignore_eos": True}) as updates:
-        for update in updates:
-            started.set()
-    done.append(time.monotonic())
+@contextmanager
+def model_busy(url: str) -> Iterator[list[float]]:
+    """A long generation running on `url` (its first token already out) while the block runs;
+    yields a list that gets the time it ended, and waits for it to end after the block."""
+    started, done = threading.Event(), []
+
+    def hold() -> None:
+        with sdk(url).complete(stream=True, messages=USER, max_tokens=700, model_extras={"ignore_eos": True}) as updates:
+            for _ in updates:
+                started.set()
+        done.append(time.monotonic())
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert started.wait(60)
+        yield done
+    finally:
+        holder.join(timeout=120)
+
+
+def short_reply(url: str, **kwargs) -> str:
+    with sdk(url, **kwargs).complete(stream=True, messages=USER, max_tokens=8) as updates:
+        return "".join(c.delta.content or "" for u in updates for c in u.choices)
 
 
 def test_a_queued_stream_outlasts_the_read_timeout_and_then_gets_its_reply(keep_alive_endpoint):
-    started, done = threading.Event(), []
-    holder = threading.Thread(target=_hold_the_model, args=(keep_alive_endpoint.url, started, done))
-    holder.start()
-    assert started.wait(60)
-    waited_from = time.monotonic()
-    # A 2 s read timeout: without keep-alive lines this request would fail while it waits.
-    with sdk(keep_alive_endpoint.url, read_timeout=2).complete(stream=True, messages=USER, max_tokens=8) as updates:
-        text = "".join(c.delta.content or "" for u in updates for c in u.choices)
-    finished = time.monotonic()
-    holder.join(timeout=120)
+    with model_busy(keep_alive_endpoint.url) as done:
+        waited_from = time.monotonic()
+        # A 2 s read timeout: without keep-alive lines this request would fail while it waits.
+        text = short_reply(keep_alive_endpoint.url, read_timeout=2)
+        finished = time.monotonic()
     assert text.strip()
     assert done and done[0] <= finished and done[0] - waited_from > 2  # it really waited longer than 2 s
 
 
 def test_a_prompt_that_cannot_fit_is_refused_at_once_while_the_model_is_busy(keep_alive_endpoint):
-    started, done = threading.Event(), []
-    holder = threading.Thread(target=_hold_the_model, args=(keep_alive_endpoint.url, started, done))
-    holder.start()
-    assert started.wait(60)
-    begin = time.monotonic()
-    with pytest.raises(HttpResponseError) as refused:
-        sdk(keep_alive_endpoint.url).complete(stream=True, messages=[{"role": "user", "content": "word " * 20_000}])
-    assert refused.value.status_code == 400 and "context" in str(refused.value)
-    assert not done, "refused only after the other generation ended"
-    assert time.monotonic() - begin < 5
-    holder.join(timeout=120)
+    with model_busy(keep_alive_endpoint.url) as done:
+        begin = time.monotonic()
+        with pytest.raises(HttpResponseError) as refused:
+            sdk(keep_alive_endpoint.url).complete(stream=True, messages=[{"role": "user", "content": "word " * 20_000}])
+        assert refused.value.status_code == 400 and "context" in str(refused.value)
+        assert not done, "refused only after the other generation ended"
+        assert time.monotonic() - begin < 5
 
 
 def test_keep_alive_lines_are_empty_sse_lines_before_the_first_event(keep_alive_endpoint):
-    started, done = threading.Event(), []
-    holder = threading.Thread(target=_hold_the_model, args=(keep_alive_endpoint.url, started, done))
-    holder.start()
-    assert started.wait(60)
-    status, headers, body = raw(keep_alive_endpoint.url + "/chat/completions", json.dumps(
-        {"messages": USER, "max_tokens": 4, "stream": True}).encode(), {"Content-Type": "application/json"})
-    holder.join(timeout=120)
+    with model_busy(keep_alive_endpoint.url):
+        status, headers, body = raw(keep_alive_endpoint.url + "/chat/completions", json.dumps(
+            {"messages": USER, "max_tokens": 4, "stream": True}).encode(), {"Content-Type": "application/json"})
     assert status == 200 and headers["Content-Type"] == "text/event-stream"
-    text = body.decode()
-    head, _, rest = text.partition("data: ")
+    head, _, rest = body.decode().partition("data: ")
     assert head and set(head) == {"\n"}  # only empty lines while it waited
     assert rest.rstrip().endswith("[DONE]")
 
@@ -134,14 +141,9 @@ def test_two_copies_generate_two_replies_at_once(tmp_path):
     """`--parallel 2`: the second reply starts while the first is still being generated."""
     running = start_endpoint(tmp_path / "parallel", "--threads", "2", "--parallel", "2")
     try:
-        started, done = threading.Event(), []
-        holder = threading.Thread(target=_hold_the_model, args=(running.url, started, done))
-        holder.start()
-        assert started.wait(60)
-        with sdk(running.url).complete(stream=True, messages=USER, max_tokens=8) as updates:
-            text = "".join(c.delta.content or "" for u in updates for c in u.choices)
-        answered_while_busy = not done
-        holder.join(timeout=120)
+        with model_busy(running.url) as done:
+            text = short_reply(running.url)
+            answered_while_busy = not done
         assert text.strip() and answered_while_busy
     finally:
         running.stop()
