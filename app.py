@@ -4,12 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from playground import state
-
 # A local file: a :material/...: page icon makes the browser fetch it from fonts.gstatic.com on every load.
 st.set_page_config(page_title="Model Playground", page_icon=str(Path(__file__).parent / "static" / "icon.png"),
                    layout="wide")
-state.init(st.session_state)
 
 page = st.navigation([
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),

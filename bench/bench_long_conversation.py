@@ -2,7 +2,7 @@
 headings, lists, tables, code blocks, links) against the same page empty, side by side.
 
 1. Script time per rerun (streamlit.testing AppTest on pages/chat.py, the conversation put
-   straight into session_state["messages"]): the median of `at.run()` reruns, as the page opens
+   straight into session_state["chat_messages"]): the median of `at.run()` reruns, as the page opens
    (the latest 40 messages drawn, a button for the rest) and with every message drawn.
 2. In Chromium (`streamlit run app.py`), the conversation preloaded through the store
    (PLAYGROUND_DB_PATH) and opened as `?c=<id>`, no UI involved:
@@ -114,7 +114,7 @@ def apptest_reruns(messages: list[dict], reruns: int, port: int, work: Path) -> 
     page = str(ROOT / "pages" / "chat.py")
     long_page, all_page, empty_page = (AppTest.from_file(page, default_timeout=120) for _ in range(3))
     for at in (long_page, all_page):
-        at.session_state["messages"] = [dict(m) for m in messages]
+        at.session_state["chat_messages"] = [dict(m) for m in messages]
     all_page.session_state[state.SHOWN] = len(messages)
     for at in (long_page, all_page, empty_page):  # first runs: imports, cached resources
         at.run()

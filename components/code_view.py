@@ -6,14 +6,15 @@ import streamlit as st
 
 from components.lazy import lazy_expander
 from playground import codegen
+from playground import state as keys
 
 
-VIEW_CODE_KEY = "view_code"
+
 
 
 def render_code_view(spec: codegen.RequestSpec | None, note: str | None = None) -> None:
     # Four highlighted listings of the whole conversation were the page's heaviest part.
-    expander = lazy_expander("View code", VIEW_CODE_KEY, icon=":material/code:")
+    expander = lazy_expander("View code", keys.VIEW_CODE, icon=":material/code:")
     with expander:
         if not expander.open:
             return

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import html
+import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
 from components.lazy import lazy_popover
-from playground.store import metrics_line
+from playground import state as keys
+from playground.messages import Message, metrics_line
 
 
 def without_images(text: str) -> str:
@@ -35,19 +38,39 @@ def render_reply_metrics(metrics: dict[str, Any]) -> None:
                 st.markdown(without_images(str(text)))
 
 
-def render_message(message: dict[str, Any], actions: Callable[[], None] | None = None) -> None:
-    with st.chat_message(message["role"]):
-        st.markdown(without_images(message["content"]))
-        if message.get("metrics"):
-            render_reply_metrics(message["metrics"])
-        if message.get("status") == "partial":
+def _arguments(call: dict[str, Any]) -> str:
+    text = (call.get("function") or {}).get("arguments") or ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def render_message(message: Message, actions: Callable[[], None] | None = None) -> None:
+    with st.chat_message("assistant" if message.role == "tool" else message.role,
+                         avatar=":material/build:" if message.role == "tool" else None):
+        if message.role == "tool":
+            st.caption(f"Tool result for call `{message.tool_call_id}`")
+            st.code(message.content, language=None, wrap_lines=True)
+        elif message.content:
+            st.markdown(without_images(message.content))
+        if message.images:
+            # Bytes go to the browser as media files, never into markdown.
+            st.image([image.data for image in message.images], width=160,
+                     caption=[image.name or image.mime for image in message.images])
+        for call in message.tool_calls:
+            st.markdown(f"Calls **{html.escape((call.get('function') or {}).get('name') or '?')}**")
+            st.code(_arguments(call), language="json")
+        if message.metrics:
+            render_reply_metrics(message.metrics)
+        if message.status == "partial":
             st.caption(":material/content_cut: Incomplete reply (saved as it was cut).")
         if actions:
             actions()
 
 
 def render_conversation(
-    messages: list[dict[str, Any]],
+    messages: list[Message],
     shown: int,
     on_show_earlier: Callable[[], None],
     on_edit: Callable[[int, str], None] | None = None,
@@ -58,25 +81,25 @@ def render_conversation(
     last = len(messages) - 1
     first = max(0, len(messages) - shown)
     if first:
-        st.button(f"Show earlier messages ({first} hidden)", icon=":material/expand_less:", key="show_earlier",
+        st.button(f"Show earlier messages ({first} hidden)", icon=":material/expand_less:", key=keys.SHOW_EARLIER,
                   on_click=on_show_earlier)
     for index, message in enumerate(messages[first:], start=first):
-        def actions(index: int = index, message: dict[str, Any] = message) -> None:
+        def actions(index: int = index, message: Message = message) -> None:
             # Filled only when opened: otherwise each message's text would go out twice per rerun.
             with st.container(horizontal=True, gap="small"):
-                copy = lazy_popover(":material/content_copy:", "Copy", f"copy_{index}")
+                copy = lazy_popover(":material/content_copy:", "Copy", keys.COPY + str(index))
                 if copy.open:
-                    copy.code(message["content"], language=None, wrap_lines=True)  # its button copies
-                if message["role"] == "user" and on_edit:
-                    edit = lazy_popover(":material/edit:", "Edit and resend", f"edit_open_{index}")
+                    copy.code(message.content, language=None, wrap_lines=True)  # its button copies
+                if message.role == "user" and on_edit:
+                    edit = lazy_popover(":material/edit:", "Edit and resend", keys.EDIT_OPEN + str(index))
                     if edit.open:
-                        edit.text_area("Message", value=message["content"], key=f"edit_{index}")
-                        edit.button("Resend", key=f"resend_{index}",
-                                    on_click=lambda i=index: on_edit(i, st.session_state[f"edit_{i}"]))
-                if message["role"] == "assistant" and index == last and on_regenerate:
-                    st.button("", icon=":material/refresh:", key="regenerate", help="Regenerate",
+                        edit.text_area("Message", value=message.content, key=keys.EDIT_TEXT + str(index))
+                        edit.button("Resend", key=keys.RESEND + str(index),
+                                    on_click=lambda i=index: on_edit(i, st.session_state[keys.EDIT_TEXT + str(i)]))
+                if message.role == "assistant" and index == last and on_regenerate:
+                    st.button("", icon=":material/refresh:", key=keys.REGENERATE, help="Regenerate",
                               on_click=on_regenerate)
-        render_message(message, actions)
+        render_message(message, actions if message.role in ("user", "assistant") else None)
 
 
 def _probability(entry: Any) -> float:
@@ -88,7 +111,7 @@ def _shade(token: dict[str, Any]) -> str:
     # Metrics may come from an imported file: take nothing on trust, and escape every token.
     probability = _probability(token)
     alternatives = "\n".join(f"{str(alt.get('token', ''))!r}: {_probability(alt):.1%}"
-                              for alt in token.get("top_logprobs") or [] if isinstance(alt, dict))
+                             for alt in token.get("top_logprobs") or [] if isinstance(alt, dict))
     title = f"{probability:.1%}" + (f"\n{alternatives}" if alternatives else "")
     return (f'<span title="{html.escape(title, quote=True)}" style="background: rgba(255, 140, 0, '
             f'{1 - probability:.2f}); white-space: pre-wrap">{html.escape(str(token.get("token", "")))}</span>')

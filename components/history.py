@@ -7,11 +7,10 @@ import re
 import streamlit as st
 
 from components.lazy import lazy_expander
-from playground import state
-from playground.store import InvalidImport, Store
-
-UNDO = "history_undo"  # the id of the conversation just deleted
-IMPORT_ROUND = "history_import_round"  # bumped to give the uploader a fresh, empty widget
+from playground import state as keys
+from playground.chat import Chat
+from playground.params import PARAMETERS
+from playground.store import InvalidImport
 
 
 def plain(text: str) -> str:
@@ -23,93 +22,113 @@ def _open(conversation_id: str) -> None:
     st.query_params["c"] = conversation_id
 
 
-def _new_chat() -> None:
-    state.new_chat(st.session_state)
+def _new_chat(chat: Chat) -> None:
+    chat.new()
     st.query_params.pop("c", None)
 
 
-def _delete(store: Store, conversation_id: str) -> None:
-    store.delete(conversation_id)
-    st.session_state[UNDO] = conversation_id
-    if st.session_state.get(state.CONVERSATION_ID) == conversation_id:
-        _new_chat()
+def _delete(chat: Chat, conversation_id: str) -> None:
+    chat.store.delete(conversation_id)
+    st.session_state[keys.UNDO] = conversation_id
+    if chat.conversation_id == conversation_id:
+        _new_chat(chat)
 
 
-def _undo(store: Store) -> None:
-    conversation_id = st.session_state.pop(UNDO, None)
+def _undo(chat: Chat) -> None:
+    conversation_id = st.session_state.pop(keys.UNDO, None)
     if conversation_id:
-        store.undelete(conversation_id)
+        chat.store.undelete(conversation_id)
         _open(conversation_id)
 
 
-def _rename(store: Store, conversation_id: str) -> None:
-    store.rename(conversation_id, st.session_state.get(f"rename_{conversation_id}", ""))
+def _rename(chat: Chat, conversation_id: str) -> None:
+    chat.store.rename(conversation_id, st.session_state.get(keys.RENAME + conversation_id, ""))
 
 
-def render_new_chat_button() -> None:
-    st.sidebar.button("New chat", icon=":material/add_comment:", on_click=_new_chat, width="stretch")
+def render_new_chat_button(chat: Chat) -> None:
+    st.sidebar.button("New chat", icon=":material/add_comment:", on_click=_new_chat, args=(chat,), width="stretch")
 
 
-def render_history(store: Store) -> None:
-    """Draws where it is called (the page puts it in the sidebar, after this run's saves)."""
+def render_history(chat: Chat) -> None:
+    """Chats and comparisons, newest first (a comparison opens in the Compare page). Draws where
+    it is called (the page puts it in the sidebar, after this run's saves)."""
     ss = st.session_state
-    current = ss.get(state.CONVERSATION_ID)
     with st.expander("History", icon=":material/history:", expanded=True):
-        search = st.text_input("Search conversations", key="history_search", placeholder="Search conversations",
+        search = st.text_input("Search conversations", key=keys.HISTORY_SEARCH, placeholder="Search conversations",
                                label_visibility="collapsed")
-        if ss.get(UNDO):
-            st.button("Undo delete", icon=":material/undo:", on_click=_undo, args=(store,))
-        summaries = store.list(search, limit=30)
+        if ss.get(keys.UNDO):
+            st.button("Undo delete", icon=":material/undo:", on_click=_undo, args=(chat,))
+        summaries = chat.store.list(search, limit=30)
         if not summaries:
             st.caption("No saved conversations yet." if not search else "Nothing matches.")
         for summary in summaries:
             title = summary.title or "Untitled"
             left, right = st.columns([5, 1], vertical_alignment="center")
-            left.button(plain(title), key=f"open_{summary.id}", on_click=_open, args=(summary.id,),
-                        type="primary" if summary.id == current else "tertiary", width="stretch",
-                        help=f"{summary.message_count} messages")
+            comparison = summary.kind == "compare"
+            left.button(plain(title), key=keys.OPEN + summary.id, on_click=_open, args=(summary.id,),
+                        icon=":material/compare_arrows:" if comparison else None,
+                        type="primary" if summary.id == chat.conversation_id else "tertiary", width="stretch",
+                        help=f"{'Comparison' if comparison else 'Chat'} · {summary.message_count} messages")
             with right.popover("", icon=":material/more_vert:"):
-                st.text_input("Title", value=title, key=f"rename_{summary.id}")
-                st.button("Rename", key=f"do_rename_{summary.id}", on_click=_rename, args=(store, summary.id))
-                st.button("Delete", key=f"delete_{summary.id}", icon=":material/delete:",
-                          on_click=_delete, args=(store, summary.id))
+                st.text_input("Title", value=title, key=keys.RENAME + summary.id)
+                st.button("Rename", key=keys.DO_RENAME + summary.id, on_click=_rename, args=(chat, summary.id))
+                st.button("Delete", key=keys.DELETE + summary.id, icon=":material/delete:",
+                          on_click=_delete, args=(chat, summary.id))
+        st.caption("Deleted conversations can be restored with Undo for 30 days, then they are purged.")
 
 
-def _save_preset(store: Store) -> None:
+def _save_preset(chat: Chat) -> None:
     ss = st.session_state
-    name = (ss.get("preset_name") or "").strip()
+    name = (ss.get(keys.PRESET_NAME) or "").strip()
     if name:
-        store.save_preset(name, {"system_prompt": ss.get(state.SYSTEM_PROMPT, ""),
-                                 "parameters": {key: ss[key] for key in state.PARAMETER_DEFAULTS}})
-        ss["preset_name"] = ""
+        chat.store.save_preset(name, {"system_prompt": ss[keys.SYSTEM_PROMPT],
+                                      "parameters": {p.name: ss[keys.CHAT + p.name] for p in PARAMETERS}})
+        ss[keys.PRESET_NAME] = ""
 
 
-def _load_preset(store: Store) -> None:
-    ss = st.session_state
-    preset = store.presets().get(ss.get("preset_choice") or "")
+def _load_preset(chat: Chat) -> None:
+    preset = chat.store.presets().get(st.session_state.get(keys.PRESET_CHOICE) or "")
     if preset:
-        if isinstance(preset.get("system_prompt"), str):
-            ss[state.SYSTEM_PROMPT] = preset["system_prompt"]
-        state.apply_parameters(ss, preset.get("parameters") or {})
+        chat.apply_setup(preset)
 
 
-def render_presets(store: Store) -> None:
-    expander = lazy_expander("Presets", "presets_open", icon=":material/tune:", where=st.sidebar)
+def _delete_preset(chat: Chat) -> None:
+    ss = st.session_state
+    name = ss.get(keys.PRESET_CHOICE) or ""
+    preset = chat.store.presets().get(name)
+    if preset is not None and chat.store.delete_preset(name):
+        ss[keys.PRESET_DELETED] = (name, preset)
+        ss.pop(keys.PRESET_CHOICE, None)
+
+
+def _undo_preset(chat: Chat) -> None:
+    deleted = st.session_state.pop(keys.PRESET_DELETED, None)
+    if deleted:
+        chat.store.save_preset(*deleted)
+
+
+def render_presets(chat: Chat) -> None:
+    expander = lazy_expander("Presets", keys.PRESETS_OPEN, icon=":material/tune:", where=st.sidebar)
     with expander:
         if not expander.open:
             return
-        names = list(store.presets())
+        names = list(chat.store.presets())
         if names:
-            st.selectbox("Preset", names, key="preset_choice")
-            st.button("Load preset", on_click=_load_preset, args=(store,))
-        st.text_input("Save the system prompt and parameters as", key="preset_name", placeholder="preset name")
-        st.button("Save preset", on_click=_save_preset, args=(store,))
+            st.selectbox("Preset", names, key=keys.PRESET_CHOICE)
+            with st.container(horizontal=True, gap="small"):
+                st.button("Load preset", on_click=_load_preset, args=(chat,))
+                st.button("Delete preset", icon=":material/delete:", on_click=_delete_preset, args=(chat,))
+        if st.session_state.get(keys.PRESET_DELETED):
+            st.button(f"Undo: restore “{plain(st.session_state[keys.PRESET_DELETED][0])}”", icon=":material/undo:",
+                      on_click=_undo_preset, args=(chat,))
+        st.text_input("Save the system prompt and parameters as", key=keys.PRESET_NAME, placeholder="preset name")
+        st.button("Save preset", on_click=_save_preset, args=(chat,))
 
 
-def render_export_import(store: Store) -> None:
+def render_export_import(chat: Chat) -> None:
     ss = st.session_state
-    current = ss.get(state.CONVERSATION_ID)
-    expander = lazy_expander("Export / import", "export_open", icon=":material/import_export:", where=st.sidebar)
+    store, current = chat.store, chat.conversation_id
+    expander = lazy_expander("Export / import", keys.EXPORT_OPEN, icon=":material/import_export:", where=st.sidebar)
     with expander:
         if not expander.open:
             return
@@ -119,13 +138,15 @@ def render_export_import(store: Store) -> None:
             st.download_button("Export Markdown", store.export_markdown(current), file_name="conversation.md",
                                mime="text/markdown", icon=":material/download:")
         upload = st.file_uploader("Import a conversation (JSON)", type=["json"],
-                                  key=f"import_{ss.get(IMPORT_ROUND, 0)}")
+                                  key=keys.IMPORT + str(ss.get(keys.IMPORT_ROUND, 0)))
         if upload is not None:
             try:
                 imported = store.import_json(upload.getvalue())
             except InvalidImport as error:
                 st.error(f"Not imported: {error}")
             else:
-                ss[IMPORT_ROUND] = ss.get(IMPORT_ROUND, 0) + 1
+                ss[keys.IMPORT_ROUND] = ss.get(keys.IMPORT_ROUND, 0) + 1
                 _open(imported)
                 st.rerun()
+
+

@@ -4,40 +4,40 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.history import plain
 from playground.catalog import CatalogModel
-from playground.client import ModelInfo
+from playground.types import ModelInfo
 
 
 def _tokens(value: int | None) -> str:
     return f"{value:,}" if value else "not published"
 
 
+def render_facts(facts: list[tuple[str, str]]) -> None:
+    """Label and value pairs as a table, each value shown whole and wrapped: st.metric cuts long
+    values short with an ellipsis, and the values are what this page exists to show."""
+    head = "| " + " | ".join(plain(label) for label, _ in facts) + " |"
+    rule = "|" + " --- |" * len(facts)
+    row = "| " + " | ".join(f"**{plain(value)}**" for _, value in facts) + " |"
+    st.markdown("\n".join((head, rule, row)))
+
+
 def render_model_info(info: ModelInfo | None, card: CatalogModel | None, source: str) -> None:
     st.subheader(info.name if info else card.name if card else "Unknown model")
-    columns = st.columns(3)
-    columns[0].metric("Type", info.model_type if info else "chat-completions")
-    columns[1].metric("Provider", info.provider if info else card.publisher if card else "unknown")
+    facts = [("Type", info.model_type if info else "chat-completions"),
+             ("Provider", info.provider if info else card.publisher if card else "unknown")]
     if card:
-        columns[2].metric("Publisher", card.publisher)
+        facts += [("Publisher", card.publisher), ("Max input tokens", _tokens(card.max_input_tokens)),
+                  ("Max output tokens", _tokens(card.max_output_tokens))]
+    render_facts(facts)
+    if card:
         st.write(card.summary)
-        limits = st.columns(2)
-        limits[0].metric("Max input tokens", _tokens(card.max_input_tokens))
-        limits[1].metric("Max output tokens", _tokens(card.max_output_tokens))
         st.markdown(
             f"**Model id:** `{card.id}`  \n"
             f"**Input:** {', '.join(card.input_modalities)} · **Output:** {', '.join(card.output_modalities)}  \n"
             + (f"**Capabilities:** {', '.join(card.capabilities)}  \n" if card.capabilities else "")
             + (f"**Version:** {card.version}  \n" if card.version else "")
         )
-        tier = card.tier_limits
-        if card.rate_limit_tier:
-            st.markdown(f"**Rate-limit tier:** {card.rate_limit_tier}")
-        if tier:
-            st.caption(
-                f"Published free-tier limits for {card.rate_limit_tier}: {tier.requests_per_minute} requests/minute, "
-                f"{tier.requests_per_day} requests/day, {tier.input_tokens:,} input and {tier.output_tokens:,} output "
-                f"tokens per request, {tier.concurrent} concurrent requests."
-            )
         if card.html_url:
             st.link_button("Model card", card.html_url, icon=":material/open_in_new:")
     st.caption(f"Source: {source}.")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-import services
+import resources
 from components.compare import (
     render_column_model,
     render_column_parameters,
@@ -15,15 +15,24 @@ from components.compare import (
 )
 from components.model_picker import PREFERRED_GITHUB_MODEL
 from playground import compare
+from playground import state as keys
 from playground.compare import ColumnRequest, ColumnSetup
 from playground.providers import GITHUB
 
 ss = st.session_state
+config = resources.settings()
+store = resources.store(config)
 compare.init(ss)
+options = compare.model_options(resources.providers(config), resources.catalog_loader(config))
+if wanted := st.query_params.get("c"):
+    kind = compare.open_comparison(ss, store, wanted, options)
+    if kind == "chat":
+        st.switch_page("pages/chat.py", query_params={"c": wanted})
+    elif kind is None:
+        st.query_params.pop("c", None)
+        st.toast("That conversation does not exist any more.", icon=":material/info:")
 
-options = compare.model_options(services.providers(), services.github_catalog)
 count, same = render_compare_options()
-
 st.title("Compare")
 st.caption("One prompt, the same conversation, several models or parameter sets, side by side.")
 default = compare.default_option(options, PREFERRED_GITHUB_MODEL)
@@ -39,7 +48,7 @@ else:
     for index, column in enumerate(header):
         with column:
             params.append(render_column_parameters(index, choices[index]))
-setups = [ColumnSetup(choice, p) for choice, p in zip(choices, params)]
+setups = [ColumnSetup(choice, p) for choice, p in zip(choices, params, strict=True)]
 system_prompt = render_compare_system_prompt()
 render_new_comparison_button()
 
@@ -49,17 +58,17 @@ def column_requests(history: list) -> list[ColumnRequest]:
     for index, setup in enumerate(setups):
         choice, budget = setup.choice, None
         if choice.provider.kind == GITHUB:  # GitHub counts every column's request
-            budget = services.request_budget(choice.endpoint, choice.model or "")
+            budget = resources.request_budget(choice.endpoint, choice.model or "")
             budget.record()
         requests.append(ColumnRequest(
-            services.client_for(choice.endpoint), compare.request_messages(history, system_prompt, index),
+            resources.client_for(choice.endpoint, config), compare.request_messages(history, system_prompt, index),
             setup.params, choice.model, setup.label, budget.observe_headers if budget else None))
     return requests
 
 
-history = ss[compare.HISTORY]  # this run's list: New comparison replaces it, never empties it
-run = ss.get(compare.RUN)  # workers outlive a rerun (Stop, any widget): this run draws them again
-prompt = st.chat_input("Message every column", key=compare.PROMPT)
+history = ss[keys.COMPARE_HISTORY]  # this run's list: New comparison replaces it, never empties it
+run = ss.get(keys.COMPARE_RUN)  # workers outlive a rerun (Stop, any widget): this run draws them again
+prompt = st.chat_input("Message every column", key=keys.COMPARE_PROMPT)
 if prompt and run is not None:  # a new prompt ends the comparison still streaming
     run.cancel()
     run.wait(timeout=5)
@@ -67,9 +76,10 @@ if run is not None and (run.done or prompt):
     compare.fold(ss, run, history)
     run = None
 if prompt:
-    conversation_id = compare.save_prompt(services.store(), ss, history, prompt, setups, system_prompt)
-    run = ss[compare.RUN] = compare.start_run(
-        column_requests(history), on_reply=compare.reply_saver(services.store(), conversation_id))
+    conversation_id = compare.save_prompt(store, ss, history, prompt, setups, system_prompt)
+    st.query_params["c"] = conversation_id
+    run = ss[keys.COMPARE_RUN] = compare.start_run(
+        column_requests(history), on_reply=compare.reply_saver(store, conversation_id))
 
 if not history:
     st.info("Type a prompt below: every column answers it, with its own model and parameters.",

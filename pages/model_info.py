@@ -1,16 +1,15 @@
-"""Model info: what the selected endpoint's /info route, or GitHub Models' catalog, says."""
+"""Model info: what the selected endpoint says about its model (`/info`, or its model list)."""
 
 import streamlit as st
 
-import services
+import resources
 from components.model_info import render_model_info
 from components.model_picker import render_model_picker
-from playground import state
 from playground.client import PlaygroundError
 from playground.providers import GITHUB
 
-state.init(st.session_state)
-choice = render_model_picker(services.providers(), services.github_catalog)
+config = resources.settings()
+choice = render_model_picker(resources.providers(config), resources.catalog_loader(config))
 
 st.title("Model info")
 st.caption(f"{choice.endpoint.label} — {choice.endpoint.url}")
@@ -22,7 +21,7 @@ if choice.provider.kind == GITHUB:
     render_model_info(None, choice.card, catalog_source)
 else:
     try:
-        info = services.client_for(choice.endpoint).model_info()
+        info = resources.client_for(choice.endpoint, config).model_info()
     except PlaygroundError as error:
         st.warning(error.message, icon=":material/info:")
         if choice.card:

@@ -1,15 +1,15 @@
 """Compare: one prompt, with the same history, sent to 2 or 3 model/parameter setups at once.
 
-Logic only, no Streamlit: the session-state keys of the Compare page, the model choices, the
-shared history and each column's request, and the run. A run gives every column a worker thread
+Logic only, no Streamlit: the model choices, the shared history and each column's request,
+reopening a saved comparison, and the run. A run gives every column a worker thread
 that calls `stream_chat` and consumes the stream into its buffer (`ChatStream.text` and metrics);
 the page polls the workers and redraws. Workers never touch Streamlit: they only read the
 stream and, when their reply ends, hand it to `on_reply` (`reply_saver`: the store). The user's
 prompt is saved before anything is sent (`save_prompt`); `fold` moves finished replies into the
 session's history.
 
-History is one flat list, in the store's shape: user prompts (`column` None) shared by every
-column, and replies carrying the `column` that wrote them. Column i is sent the system prompt,
+History is one flat list of messages: user prompts (`column` None) shared by every column, and
+replies carrying the `column` that wrote them. Column i is sent the system prompt,
 every user prompt and its own replies only.
 """
 
@@ -21,69 +21,87 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
 
+from . import state as keys
 from .catalog import CatalogModel
-from .client import ChatParams, ChatStream, PlaygroundError
-from .providers import AZURE, EMBEDDED, GITHUB, ModelChoice, Provider
 from .local_endpoint.model import MODEL_NAME
-
-# Session-state keys of the Compare page (playground.state owns the Chat page's).
-HISTORY = "compare_history"  # the flat message list described above
-CONVERSATION_ID = "compare_conversation_id"  # the store's id, once the first prompt is sent
-RUN = "compare_run"  # the CompareRun in progress (or finished and not yet folded into HISTORY)
-COLUMN_COUNT = "compare_column_count"
-SAME_PARAMETERS = "compare_same_parameters"
-SYSTEM_PROMPT = "compare_system_prompt"
-MODEL = "compare_model"  # per column: compare_model_0, compare_model_1, ...
-TEMPERATURE = "compare_temperature"  # shared; per column with a _<index> suffix
-TOP_P = "compare_top_p"
-MAX_TOKENS = "compare_max_tokens"
-STOP = "compare_stop"  # the Stop button
-PROMPT = "compare_prompt"  # the chat input
+from .messages import Message, reply_message, system_message, wire
+from .params import DEFAULT_SYSTEM_PROMPT, PARAMETERS, SAMPLING_ONLY, clamped
+from .providers import AZURE, EMBEDDED, GITHUB, ModelChoice, Provider
+from .transports.base import ChatStream
+from .errors import PlaygroundError
+from .types import ChatParams
 
 MIN_COLUMNS, MAX_COLUMNS = 2, 3
-PARAMETERS = (TEMPERATURE, TOP_P, MAX_TOKENS)
 
 
-def column_key(key: str, index: int) -> str:
-    return f"{key}_{index}"
+def parameter_key(name: str, column: int | None = None) -> str:
+    """The shared parameter's key, or column `column`'s own."""
+    key = keys.COMPARE + name
+    return key if column is None else keys.column_key(key, column)
 
 
-KEYS = frozenset({HISTORY, CONVERSATION_ID, RUN, COLUMN_COUNT, SAME_PARAMETERS, SYSTEM_PROMPT, STOP, PROMPT,
-                  *PARAMETERS,
-                  *(column_key(k, i) for k in (MODEL, *PARAMETERS) for i in range(MAX_COLUMNS))})
-
-PARAMETER_DEFAULTS: dict[str, Any] = {TEMPERATURE: 0.7, TOP_P: 0.95, MAX_TOKENS: 512}
 DEFAULTS: dict[str, Any] = {
-    COLUMN_COUNT: MIN_COLUMNS,
-    SAME_PARAMETERS: True,
-    SYSTEM_PROMPT: "You are a helpful assistant.",
-    **PARAMETER_DEFAULTS,
-    **{column_key(k, i): v for k, v in PARAMETER_DEFAULTS.items() for i in range(MAX_COLUMNS)},
+    keys.COMPARE_COLUMNS: MIN_COLUMNS,
+    keys.COMPARE_SAME: True,
+    keys.COMPARE_SYSTEM_PROMPT: DEFAULT_SYSTEM_PROMPT,
+    **{parameter_key(p.name, column): p.default for p in PARAMETERS for column in (None, *range(MAX_COLUMNS))},
 }
 
 
 def init(state: MutableMapping[str, Any]) -> None:
     for key, value in DEFAULTS.items():
         state.setdefault(key, value)
-    state.setdefault(HISTORY, [])
-    state.setdefault(CONVERSATION_ID, None)
+    state.setdefault(keys.COMPARE_HISTORY, [])
+    state.setdefault(keys.COMPARE_CONVERSATION_ID, None)
 
 
 def split_parameters(state: MutableMapping[str, Any]) -> None:
     """When the columns stop sharing parameters, each starts from the shared values."""
-    if not state.get(SAME_PARAMETERS):
-        for key in PARAMETERS:
-            for index in range(MAX_COLUMNS):
-                state[column_key(key, index)] = state[key]
+    if not state.get(keys.COMPARE_SAME):
+        for parameter in PARAMETERS:
+            for column in range(MAX_COLUMNS):
+                state[parameter_key(parameter.name, column)] = state[parameter_key(parameter.name)]
 
 
 def new_comparison(state: MutableMapping[str, Any]) -> None:
     """Stop any run and start over; what was said stays in the store."""
-    run = state.pop(RUN, None)
+    run = state.pop(keys.COMPARE_RUN, None)
     if run is not None:
         run.cancel()
-    state[HISTORY] = []
-    state[CONVERSATION_ID] = None
+    state[keys.COMPARE_HISTORY] = []
+    state[keys.COMPARE_CONVERSATION_ID] = None
+
+
+def open_comparison(state: MutableMapping[str, Any], store: Any, conversation_id: str,
+                    options: Mapping[str, ModelChoice]) -> str | None:
+    """Show a saved comparison again: its prompts and every column's replies, the number of
+    columns, each column's model (when this session can still reach it) and parameters, and
+    the system prompt. Returns the conversation's kind ("compare", "chat"), or None when this
+    user has no such conversation."""
+    if state.get(keys.COMPARE_CONVERSATION_ID) == conversation_id:
+        return "compare"
+    conversation = store.get(conversation_id)
+    if conversation is None or conversation.deleted_at:
+        return None
+    if conversation.kind != "compare":
+        return conversation.kind
+    new_comparison(state)
+    state[keys.COMPARE_CONVERSATION_ID] = conversation.id
+    state[keys.COMPARE_HISTORY] = [Message.from_stored(m) for m in conversation.messages
+                                   if m.role in ("user", "assistant")]
+    setup = conversation.setup
+    columns = [c for c in setup.get("columns") or () if isinstance(c, dict)][:MAX_COLUMNS]
+    state[keys.COMPARE_COLUMNS] = min(max(len(columns), MIN_COLUMNS), MAX_COLUMNS)
+    if isinstance(setup.get("system_prompt"), str):
+        state[keys.COMPARE_SYSTEM_PROMPT] = setup["system_prompt"]
+    by_label = {option_label(choice): key for key, choice in options.items()}
+    state[keys.COMPARE_SAME] = False
+    for index, column in enumerate(columns):
+        if column.get("model") in by_label:
+            state[keys.COMPARE_MODEL + str(index)] = by_label[column["model"]]
+        for name, value in clamped(column.get("parameters")).items():
+            state[parameter_key(name, index)] = value
+    return "compare"
 
 
 # -- model choices ----------------------------------------------------------------------------
@@ -130,11 +148,13 @@ def default_option(options: Mapping[str, ModelChoice], preferred_github_model: s
     return next(iter(options))
 
 
-def chat_params(choice: ModelChoice, temperature: float, top_p: float, max_tokens: int) -> ChatParams:
-    """Reasoning models reject temperature, top_p and max_tokens: they are not sent."""
-    if choice.is_reasoning:
-        return ChatParams()
-    return ChatParams(temperature=temperature, top_p=top_p, max_tokens=min(int(max_tokens), choice.max_output_tokens))
+def chat_params(choice: ModelChoice, values: Mapping[str, float]) -> ChatParams:
+    """A column's request parameters from the sliders' values (by parameter name). Reasoning
+    models reject temperature, top_p and max_tokens: they are not sent."""
+    sent = {name: value for name, value in values.items() if not (choice.is_reasoning and name in SAMPLING_ONLY)}
+    if "max_tokens" in sent:
+        sent["max_tokens"] = min(int(sent["max_tokens"]), choice.max_output_tokens)
+    return ChatParams(**sent)
 
 
 @dataclass(frozen=True)
@@ -158,80 +178,69 @@ def conversation_setup(columns: Sequence[ColumnSetup], system_prompt: str) -> di
 
 # -- history ----------------------------------------------------------------------------------
 
-def request_messages(history: Iterable[Mapping[str, Any]], system_prompt: str, column: int) -> list[dict[str, str]]:
+def request_messages(history: Iterable[Message], system_prompt: str, column: int) -> list[dict[str, Any]]:
     """What column `column` is sent: the system prompt (if any), every user prompt, and that
     column's own replies (an empty one, from an error before any text, is left out)."""
-    system = (system_prompt or "").strip()
-    messages = [{"role": "system", "content": system}] if system else []
-    for message in history:
-        if message["role"] == "user" or (message["role"] == "assistant" and message.get("column") == column
-                                         and message["content"]):
-            messages.append({"role": message["role"], "content": message["content"]})
-    return messages
+    return wire(system_message(system_prompt) + [m for m in history if m.role == "user" or m.column == column])
 
 
 @dataclass
 class Turn:
-    prompt: Mapping[str, Any]
-    replies: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    prompt: Message
+    replies: dict[int, Message] = field(default_factory=dict)
 
 
-def turns(history: Iterable[Mapping[str, Any]]) -> list[Turn]:
+def turns(history: Iterable[Message]) -> list[Turn]:
     """The history as rows: each user prompt with the replies each column gave it."""
     result: list[Turn] = []
     for message in history:
-        if message["role"] == "user":
+        if message.role == "user":
             result.append(Turn(message))
-        elif message["role"] == "assistant" and result and message.get("column") is not None:
-            result[-1].replies[message["column"]] = message
+        elif message.role == "assistant" and result and message.column is not None:
+            result[-1].replies[message.column] = message
     return result
 
 
-def save_prompt(store: Any, state: MutableMapping[str, Any], history: list[dict[str, Any]], prompt: str,
+def save_prompt(store: Any, state: MutableMapping[str, Any], history: list[Message], prompt: str,
                 columns: Sequence[ColumnSetup], system_prompt: str) -> str:
     """Save the user's prompt BEFORE it is sent (an error in every column must not lose it) and
     add it to `history`; the conversation is created on the first prompt, its setup kept current
     (a column may have changed model since the last one). Returns the conversation id."""
     setup = conversation_setup(columns, system_prompt)
-    if state.get(CONVERSATION_ID) is None:
-        state[CONVERSATION_ID] = store.create_conversation(setup, kind="compare")
-    conversation_id = state[CONVERSATION_ID]
+    if state.get(keys.COMPARE_CONVERSATION_ID) is None:
+        state[keys.COMPARE_CONVERSATION_ID] = store.create_conversation(setup, kind="compare")
+    conversation_id = state[keys.COMPARE_CONVERSATION_ID]
     store.update_setup(conversation_id, setup)
-    message_id = store.add_message(conversation_id, "user", prompt)
-    history.append({"id": message_id, "role": "user", "content": prompt, "column": None, "status": "complete"})
+    message = Message("user", prompt)
+    message.id = store.add_message(conversation_id, **message.stored())
+    history.append(message)
     return conversation_id
 
 
-def reply_saver(store: Any, conversation_id: str) -> "OnReply":
+def reply_saver(store: Any, conversation_id: str) -> OnReply:
     """Saves each reply as soon as its column ends (on the worker thread: the store is thread-safe)."""
-    def save(index: int, reply: dict[str, Any]) -> None:
-        reply["id"] = store.add_message(conversation_id, "assistant", reply["content"], metrics=reply["metrics"],
-                                        status=reply["status"], column=index)
+    def save(reply: Message) -> None:
+        reply.id = store.add_message(conversation_id, **reply.stored())
     return save
 
 
-def fold(state: MutableMapping[str, Any], run: "CompareRun", history: list[dict[str, Any]]) -> None:
+def fold(state: MutableMapping[str, Any], run: CompareRun, history: list[Message]) -> None:
     """Move a run's finished replies into `history` (once: an interrupted script run and the
     next may both try) and forget the run. A column still running (it did not stop in time)
     still saves its reply in the store when it ends."""
     replies = run.take_replies(unfinished_too=True)
     if replies is not None:
         history.extend(replies)
-    if state.get(RUN) is run:
-        del state[RUN]
-
-
-def history_from_messages(messages: Iterable[Any]) -> list[dict[str, Any]]:
-    """A stored compare conversation's messages (playground.store.Message) as HISTORY."""
-    return [m.as_dict() for m in messages if m.role in ("user", "assistant")]
+    if state.get(keys.COMPARE_RUN) is run:
+        del state[keys.COMPARE_RUN]
 
 
 # -- the run ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ColumnRequest:
-    client: Any  # a ChatClient (anything with its stream_chat)
-    messages: list[dict[str, str]]
+    client: Any  # a Transport (anything with its stream_chat)
+    messages: list[dict[str, Any]]
     params: ChatParams
     model: str | None = None
     label: str = ""
@@ -246,28 +255,10 @@ class ColumnState:
     phase: str  # "waiting" (no first token yet), "streaming" or "done"
     chunks: int
     elapsed: float  # seconds since the column's request started
-    reply: dict[str, Any] | None  # the finished reply, once done
+    reply: Message | None  # the finished reply, once done
 
 
-OnReply = Callable[[int, dict[str, Any]], None]
-
-
-def _metrics(stream: ChatStream | None, finish_reason: str | None, error: str | None, label: str) -> dict[str, Any]:
-    """The Chat page's metrics shape (components.streaming.reply_metrics), plus the model label."""
-    metrics: dict[str, Any] = {
-        "prompt_tokens": stream.prompt_tokens if stream else None,
-        "completion_tokens": None,
-        "usage_reported": bool(stream and stream.completion_tokens is not None),
-        "finish_reason": finish_reason,
-        "ttft_s": stream.time_to_first_token if stream else None,
-        "tokens_per_s": stream.tokens_per_second if stream else None,
-        "error": error,
-    }
-    if stream is not None:
-        metrics["completion_tokens"] = stream.completion_tokens if stream.completion_tokens is not None else stream.chunks
-    if label:
-        metrics["model"] = label
-    return metrics
+OnReply = Callable[[Message], None]
 
 
 class ColumnWorker:
@@ -277,7 +268,7 @@ class ColumnWorker:
         self.index = index
         self.request = request
         self.stream: ChatStream | None = None
-        self.reply: dict[str, Any] | None = None
+        self.reply: Message | None = None
         self.save_error: str | None = None  # on_reply failed: the reply is shown but not stored
         self.started_at: float | None = None
         self.finished_at: float | None = None
@@ -305,7 +296,7 @@ class ColumnWorker:
         stream = self.stream
         elapsed = (self.finished_at or time.monotonic()) - (self.started_at or time.monotonic())
         if reply is not None:
-            return ColumnState(reply["content"], "done", stream.chunks if stream else 0, elapsed, reply)
+            return ColumnState(reply.content, "done", stream.chunks if stream else 0, elapsed, reply)
         if stream is None or stream.first_token_at is None:
             return ColumnState("", "waiting", 0, elapsed, None)
         return ColumnState(stream.text, "streaming", stream.chunks, elapsed, None)
@@ -327,8 +318,6 @@ class ColumnWorker:
             for _ in stream:
                 pass
             finish_reason = "stopped" if stream.cancelled else stream.finish_reason
-            if finish_reason == "content_filter":
-                error = "The service's content filter cut this reply short."
         except PlaygroundError as exc:
             finish_reason, error = "error", exc.message
         except Exception as exc:  # a worker must always finish, whatever the client raised
@@ -337,15 +326,10 @@ class ColumnWorker:
             if stream is not None:
                 stream.close()
             self.finished_at = time.monotonic()
-            partial = error is not None or finish_reason in ("stopped", "error")
-            reply: dict[str, Any] = {
-                "role": "assistant", "content": stream.text if stream else "", "column": self.index,
-                "status": "partial" if partial else "complete",
-                "metrics": _metrics(stream, finish_reason, error, request.label),
-            }
+            reply = reply_message(stream, finish_reason, error, label=request.label or None, column=self.index)
             if self._on_reply is not None:
                 try:
-                    self._on_reply(self.index, reply)
+                    self._on_reply(reply)
                 except Exception as exc:
                     self.save_error = f"This reply could not be saved: {exc}"
             self.reply = reply
@@ -394,7 +378,7 @@ class CompareRun:
     def states(self) -> list[ColumnState]:
         return [worker.state() for worker in self.workers]
 
-    def take_replies(self, unfinished_too: bool = False) -> list[dict[str, Any]] | None:
+    def take_replies(self, unfinished_too: bool = False) -> list[Message] | None:
         """The finished replies in column order, to the first caller only (None after that):
         an interrupted script run and the next one may both try. None while a column is still
         running, unless `unfinished_too`: then the finished columns' replies (giving up on the rest)."""

@@ -15,7 +15,56 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .client import ChatParams
+from .types import ChatParams
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A sampling parameter, declared once: the sliders, the defaults, the clamping of stored
+    values and the validation all read this table."""
+
+    name: str  # the wire name, and the suffix of its session-state keys
+    label: str
+    low: float
+    high: float
+    step: float
+    default: float
+    help: str
+
+    def clamp(self, value: float) -> float:
+        kind = type(self.default)
+        return kind(min(max(value, self.low), self.high))
+
+
+PARAMETERS = (
+    Parameter("temperature", "Temperature", 0.0, 2.0, 0.05, 0.7,
+              "Higher is more random; 0 picks the likeliest token every time."),
+    Parameter("top_p", "Top P", 0.0, 1.0, 0.01, 0.95,
+              "Sample only from the most likely tokens whose probabilities add up to this."),
+    Parameter("max_tokens", "Max tokens", 1, 1_000_000, 1, 512, "The longest reply the model may write."),
+    Parameter("presence_penalty", "Presence penalty", -2.0, 2.0, 0.1, 0.0,
+              "Positive values push the model toward new topics."),
+    Parameter("frequency_penalty", "Frequency penalty", -2.0, 2.0, 0.1, 0.0,
+              "Positive values make the model repeat itself less."),
+)
+BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
+# Reasoning models reject these; they are not sent to them.
+SAMPLING_ONLY = ("temperature", "top_p", "max_tokens")
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+
+
+def clamped(values: Any) -> dict[str, float]:
+    """The known numeric parameters of untrusted `values` (a preset, an imported file), clamped
+    to their ranges; anything else is ignored."""
+    out: dict[str, float] = {}
+    if not isinstance(values, dict):
+        return out
+    for parameter in PARAMETERS:
+        value = values.get(parameter.name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            out[parameter.name] = parameter.clamp(value)
+    return out
+
 
 MAX_STOP_SEQUENCES = 4
 MAX_TOP_LOGPROBS = 20
@@ -73,10 +122,8 @@ def _range(errors: list[Problem], name: str, value: Any, low: float, high: float
 
 
 def _check_standard(params: ChatParams, errors: list[Problem]) -> None:
-    _range(errors, "temperature", params.temperature, 0, 2)
-    _range(errors, "top_p", params.top_p, 0, 1)
-    _range(errors, "presence_penalty", params.presence_penalty, -2, 2)
-    _range(errors, "frequency_penalty", params.frequency_penalty, -2, 2)
+    for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
+        _range(errors, name, getattr(params, name), BY_NAME[name].low, BY_NAME[name].high)
     if params.max_tokens is not None and not (_is_int(params.max_tokens) and params.max_tokens >= 1):
         errors.append(Problem("max_tokens", f"max_tokens must be an integer of at least 1, got {_shown(params.max_tokens)}."))
     stop = params.stop
@@ -202,3 +249,79 @@ def parse_json_field(text: str, field: str) -> tuple[Any, Problem | None]:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, Problem(field, f"{field}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+
+
+# -- "More parameters": the inputs' defaults, and their values turned into ChatParams fields -----
+
+MORE_DEFAULTS: dict[str, Any] = {
+    "stop_sequences": "", "seed": "", "response_format": "text", "schema_name": "reply",
+    "schema_text": '{\n  "type": "object",\n  "properties": {"answer": {"type": "string"}},\n  "required": ["answer"]\n}',
+    "extra_n": 1, "extra_best_of": 0, "extra_logprobs": -1, "extra_ignore_eos": False,
+    "extra_use_beam_search": False, "extra_stop_token_ids": "", "extra_skip_special_tokens": "default",
+    "raw_extras": "",
+}
+MORE_CHOICES = {"response_format": ("text", "json_object", "json_schema"),
+                "extra_skip_special_tokens": ("default", "true", "false")}
+MORE_RANGES = {"extra_n": (1, 8), "extra_best_of": (0, 16), "extra_logprobs": (-1, 20)}
+
+
+def checked_more(values: Any) -> dict[str, Any]:
+    """The "More parameters" inputs of untrusted `values` that have the input's type and range."""
+    out: dict[str, Any] = {}
+    if not isinstance(values, dict):
+        return out
+    for name, default in MORE_DEFAULTS.items():
+        value = values.get(name)
+        if type(value) is not type(default) or value not in MORE_CHOICES.get(name, (value,)):
+            continue
+        if name in MORE_RANGES:
+            low, high = MORE_RANGES[name]
+            value = min(max(value, low), high)
+        out[name] = value
+    return out
+
+
+def parse_more(values: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """ChatParams fields from the "More parameters" inputs; blank or default inputs are not sent."""
+    problems: list[Problem] = []
+    more: dict[str, Any] = {}
+    stop = tuple(line for line in values["stop_sequences"].split("\n") if line)
+    if stop:
+        more["stop"] = stop
+    seed_text = values["seed"].strip()
+    if seed_text:
+        try:
+            more["seed"] = int(seed_text)
+        except ValueError:
+            problems.append(Problem("seed", f"Seed must be a whole number, got {seed_text!r}."))
+    if values["response_format"] == "json_object":
+        more["response_format"] = "json_object"
+    elif values["response_format"] == "json_schema":
+        schema, problem = parse_json_field(values["schema_text"], "JSON schema")
+        problems += [problem] if problem else []
+        if isinstance(schema, dict):
+            more["response_format"] = {"name": values["schema_name"].strip(), "schema": schema}
+    extras: dict[str, Any] = {}
+    for name, wire in (("extra_n", "n"), ("extra_best_of", "best_of"), ("extra_logprobs", "logprobs")):
+        if values[name] != MORE_DEFAULTS[name]:
+            extras[wire] = int(values[name])
+    for name, wire in (("extra_ignore_eos", "ignore_eos"), ("extra_use_beam_search", "use_beam_search")):
+        if values[name]:
+            extras[wire] = True
+    ids_text = values["extra_stop_token_ids"].strip()
+    if ids_text:
+        try:
+            extras["stop_token_ids"] = [int(part) for part in ids_text.replace(",", " ").split()]
+        except ValueError:
+            problems.append(Problem("stop_token_ids", "stop_token_ids must be whole numbers separated by commas."))
+    if values["extra_skip_special_tokens"] != "default":
+        extras["skip_special_tokens"] = values["extra_skip_special_tokens"] == "true"
+    raw, problem = parse_json_field(values["raw_extras"], "Other extras")
+    problems += [problem] if problem else []
+    if isinstance(raw, dict):
+        extras.update(raw)
+    elif raw is not None:
+        problems.append(Problem("extras", "Other extras must be a JSON object, like {\"top_k\": 20}."))
+    if extras:
+        more["extras"] = extras
+    return more, problems

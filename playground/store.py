@@ -110,6 +110,7 @@ MAX_TITLE_CHARS = 200
 AUTO_TITLE_CHARS = 60
 MAX_PRESET_NAME_CHARS = 100
 MAX_COLUMN = 63
+DELETED_RETENTION_SECONDS = 30 * 24 * 3600  # a deleted conversation can be restored for 30 days
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -469,6 +470,10 @@ class Store:
             cursor = conn.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
                                   (cutoff,))
             return cursor.rowcount
+
+    def purge_expired(self) -> int:
+        """Purge what was deleted more than DELETED_RETENTION_SECONDS ago (until then, Undo works)."""
+        return self.purge_deleted(DELETED_RETENTION_SECONDS)
 
     # -- presets ------------------------------------------------------------------------------
 

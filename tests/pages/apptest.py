@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -32,3 +34,15 @@ def open_lazy(at: AppTest, key: str) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def facts(at: AppTest) -> dict[str, str]:
+    """The model info page's facts table (components.model_info.render_facts) as label -> value."""
+    for block in at.markdown:
+        lines = block.value.splitlines()
+        if len(lines) == 3 and lines[1].startswith("| ---"):
+            def cells(line: str) -> list[str]:  # the page escapes markdown: undo it
+                return [re.sub(r"\\(.)", r"\1", cell.strip().strip("*")) for cell in line.strip("|").split("|")]
+            labels, values = cells(lines[0]), cells(lines[2])
+            return dict(zip(labels, values, strict=True))
+    return {}

@@ -26,13 +26,13 @@ def store() -> Store:
 
 
 def roles(at: AppTest) -> list[str]:
-    return [m["role"] for m in at.session_state["messages"]]
+    return [m.role for m in at.session_state["chat_messages"]]
 
 
 def test_a_chat_is_saved_and_a_reload_brings_it_back(env):
     at = open_page()
-    at.slider(key="max_tokens").set_value(40)
-    at.text_area(key="system_prompt").set_value("Be brief.")
+    at.slider(key="chat_max_tokens").set_value(40)
+    at.text_area(key="chat_system_prompt").set_value("Be brief.")
     send(at, "Name a colour.")
     conversation_id = at.query_params["c"][0] if isinstance(at.query_params["c"], list) else at.query_params["c"]
     saved = store().get(conversation_id)
@@ -42,76 +42,76 @@ def test_a_chat_is_saved_and_a_reload_brings_it_back(env):
 
     again = open_page(conversation_id=conversation_id)  # a new browser session: a reload or a bookmark
     assert roles(again) == ["user", "assistant"]
-    assert again.session_state["messages"][1]["content"] == saved.messages[1].content
-    assert again.text_area(key="system_prompt").value == "Be brief."
-    assert again.slider(key="max_tokens").value == 40
+    assert again.session_state["chat_messages"][1].content == saved.messages[1].content
+    assert again.text_area(key="chat_system_prompt").value == "Be brief."
+    assert again.slider(key="chat_max_tokens").value == 40
     assert len(again.chat_message) == 2
 
 
 def test_history_lists_opens_and_deletes_with_undo(env):
     first = send(open_page(), "First conversation about owls")
-    first_id = first.session_state["conversation_id"]
+    first_id = first.session_state["chat_conversation_id"]
     at = open_page()
-    at.slider(key="max_tokens").set_value(20)
+    at.slider(key="chat_max_tokens").set_value(20)
     send(at, "Second conversation about bees")
-    titles = [b.label for b in at.sidebar.button if b.key and b.key.startswith("open_")]
+    titles = [b.label for b in at.sidebar.button if b.key and b.key.startswith("history_open_")]
     assert titles[:2] == ["Second conversation about bees", "First conversation about owls"]
-    at.sidebar.button(key=f"open_{first_id}").click().run()
-    assert at.session_state["conversation_id"] == first_id
-    assert at.session_state["messages"][0]["content"] == "First conversation about owls"
+    at.sidebar.button(key=f"history_open_{first_id}").click().run()
+    assert at.session_state["chat_conversation_id"] == first_id
+    assert at.session_state["chat_messages"][0].content == "First conversation about owls"
 
-    at.sidebar.button(key=f"delete_{first_id}").click().run()
-    assert at.session_state["messages"] == []
+    at.sidebar.button(key=f"history_delete_{first_id}").click().run()
+    assert at.session_state["chat_messages"] == []
     assert [s.id for s in store().list()] != [] and first_id not in [s.id for s in store().list()]
     next(b for b in at.sidebar.button if b.label == "Undo delete").click().run()
     assert first_id in [s.id for s in store().list()]
-    assert at.session_state["conversation_id"] == first_id
+    assert at.session_state["chat_conversation_id"] == first_id
 
 
 def test_search_finds_conversations_by_text(env):
     send(open_page(), "Tell me about volcanoes")
     at = send(open_page(), "Tell me about rivers")
     at.sidebar.text_input(key="history_search").input("volcano").run()
-    titles = [b.label for b in at.sidebar.button if b.key and b.key.startswith("open_")]
+    titles = [b.label for b in at.sidebar.button if b.key and b.key.startswith("history_open_")]
     assert titles == ["Tell me about volcanoes"]
 
 
 def test_edit_and_resend_and_regenerate_replace_what_follows(env, endpoint):
     at = open_page()
-    at.slider(key="max_tokens").set_value(20)
+    at.slider(key="chat_max_tokens").set_value(20)
     send(at, "Say one word.")
     send(at, "Say two words.")
     assert roles(at) == ["user", "assistant"] * 2
     assert "edit_0" not in [t.key for t in at.text_area]  # filled only when opened
-    open_lazy(at, "edit_open_0")
-    at.text_area(key="edit_0").set_value("Say three words.")
-    at.button(key="resend_0").click().run()
+    open_lazy(at, "chat_edit_open_0")
+    at.text_area(key="chat_edit_0").set_value("Say three words.")
+    at.button(key="chat_resend_0").click().run()
     assert roles(at) == ["user", "assistant"]
-    assert at.session_state["messages"][0]["content"] == "Say three words."
+    assert at.session_state["chat_messages"][0].content == "Say three words."
     assert endpoint.last_request()["body"]["messages"][-1]["content"] == "Say three words."
-    saved = store().get(at.session_state["conversation_id"])
+    saved = store().get(at.session_state["chat_conversation_id"])
     assert [m.content for m in saved.messages][0] == "Say three words." and len(saved.messages) == 2
 
     before = len(endpoint.requests())
-    at.button(key="regenerate").click().run()
+    at.button(key="chat_regenerate").click().run()
     assert roles(at) == ["user", "assistant"] and len(endpoint.requests()) == before + 1
-    assert len(store().get(at.session_state["conversation_id"]).messages) == 2
+    assert len(store().get(at.session_state["chat_conversation_id"]).messages) == 2
 
 
 def test_presets_save_and_load_prompt_and_parameters(env):
     at = open_page()
-    at.text_area(key="system_prompt").set_value("You are a poet.")
-    at.slider(key="temperature").set_value(1.2)
+    at.text_area(key="chat_system_prompt").set_value("You are a poet.")
+    at.slider(key="chat_temperature").set_value(1.2)
     assert "preset_name" not in [t.key for t in at.sidebar.text_input]  # filled only when opened
     open_lazy(at, "presets_open")
-    at.sidebar.text_input(key="preset_name").input("poet").run()
+    at.sidebar.text_input(key="presets_name").input("poet").run()
     next(b for b in at.sidebar.button if b.label == "Save preset").click().run()
-    at.text_area(key="system_prompt").set_value("Something else.")
-    at.slider(key="temperature").set_value(0.1).run()
-    at.sidebar.selectbox(key="preset_choice").set_value("poet")
+    at.text_area(key="chat_system_prompt").set_value("Something else.")
+    at.slider(key="chat_temperature").set_value(0.1).run()
+    at.sidebar.selectbox(key="presets_choice").set_value("poet")
     next(b for b in at.sidebar.button if b.label == "Load preset").click().run()
-    assert at.text_area(key="system_prompt").value == "You are a poet."
-    assert at.slider(key="temperature").value == pytest.approx(1.2)
+    assert at.text_area(key="chat_system_prompt").value == "You are a poet."
+    assert at.slider(key="chat_temperature").value == pytest.approx(1.2)
 
 
 def test_a_reply_cut_by_a_dropped_stream_is_stored_as_partial(clean_env, endpoint):
@@ -122,7 +122,7 @@ def test_a_reply_cut_by_a_dropped_stream_is_stored_as_partial(clean_env, endpoin
         clean_env.setenv("AZURE_INFERENCE_ENDPOINT", fake.url)
         clean_env.setenv("AZURE_INFERENCE_CREDENTIAL", "k")
         at = send(open_page(), "Go")
-    saved = store().get(at.session_state["conversation_id"])
+    saved = store().get(at.session_state["chat_conversation_id"])
     assert (saved.messages[1].content, saved.messages[1].status) == ("Half a ", "partial")
     assert "broke off" in saved.messages[1].metrics["error"]
 

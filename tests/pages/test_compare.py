@@ -32,7 +32,7 @@ def own_parameters(at: AppTest, *temperatures: float, max_tokens: int = 16) -> N
 
 
 def replies(at: AppTest) -> list[dict]:
-    return [m for m in at.session_state["compare_history"] if m["role"] == "assistant"]
+    return [m for m in at.session_state["compare_history"] if m.role == "assistant"]
 
 
 def stored(at: AppTest, db_path: str):
@@ -46,12 +46,12 @@ def test_two_temperatures_side_by_side_with_metrics_and_saved_as_a_comparison(pa
     send(page, "Name a colour.")
 
     answers = replies(page)
-    assert [r["column"] for r in answers] == [0, 1]
+    assert [r.column for r in answers] == [0, 1]
     for reply in answers:
-        assert reply["content"].strip() and reply["status"] == "complete"
-        assert reply["metrics"]["completion_tokens"] > 0 and reply["metrics"]["prompt_tokens"] > 5
-        assert reply["metrics"]["finish_reason"] in ("stop", "length")
-        assert reply["metrics"]["ttft_s"] > 0
+        assert reply.content.strip() and reply.status == "complete"
+        assert reply.metrics["completion_tokens"] > 0 and reply.metrics["prompt_tokens"] > 5
+        assert reply.metrics["finish_reason"] in ("stop", "length")
+        assert reply.metrics["ttft_s"] > 0
     shown = [c.value for c in page.caption if "completion tokens" in c.value]
     assert len(shown) == 2 and all("finish:" in c and "first token" in c for c in shown), shown
     assert [m.name for m in page.chat_message] == ["user", "assistant", "assistant"]
@@ -66,8 +66,8 @@ def test_two_temperatures_side_by_side_with_metrics_and_saved_as_a_comparison(pa
     assert [(m.role, m.column, m.status) for m in conversation.messages][0] == ("user", None, "complete")
     assert sorted((m.role, m.column) for m in conversation.messages[1:]) == [("assistant", 0), ("assistant", 1)]
     by_column = {m.column: m for m in conversation.messages[1:]}
-    assert by_column[0].content == answers[0]["content"] and by_column[1].content == answers[1]["content"]
-    assert by_column[0].metrics["completion_tokens"] == answers[0]["metrics"]["completion_tokens"]
+    assert by_column[0].content == answers[0].content and by_column[1].content == answers[1].content
+    assert by_column[0].metrics["completion_tokens"] == answers[0].metrics["completion_tokens"]
     columns = conversation.setup["columns"]
     assert [c["parameters"]["temperature"] for c in columns] == pytest.approx([0.2, 1.3])
     assert all(c["provider"] == "Embedded model (offline)" and "SmolLM2" in c["model"] for c in columns)
@@ -84,7 +84,7 @@ def test_each_column_is_sent_the_shared_prompts_and_only_its_own_replies(page, e
     send(page, "Another one?")
     sent = sorted(endpoint.requests()[before:], key=lambda r: r["body"]["messages"][2]["content"])
     assert len(sent) == 2
-    expected = sorted([[("system", "Answer in one word."), ("user", "Name a fruit."), ("assistant", r["content"]),
+    expected = sorted([[("system", "Answer in one word."), ("user", "Name a fruit."), ("assistant", r.content),
                         ("user", "Another one?")] for r in first], key=lambda m: m[2][1])
     assert [[(m["role"], m["content"]) for m in r["body"]["messages"]] for r in sent] == expected
     assert all(r["body"]["temperature"] == pytest.approx(0.7) and r["body"]["max_tokens"] == 8 for r in sent)
@@ -96,7 +96,7 @@ def test_three_columns_and_new_comparison(page, endpoint, tmp_path):
     page.slider(key="compare_max_tokens").set_value(6).run()
     assert len(page.selectbox) == 3
     send(page, "Hi")
-    assert [r["column"] for r in replies(page)] == [0, 1, 2]
+    assert [r.column for r in replies(page)] == [0, 1, 2]
     first_id = page.session_state["compare_conversation_id"]
     next(b for b in page.sidebar.button if b.label == "New comparison").click().run()
     assert page.session_state["compare_history"] == [] and page.session_state["compare_conversation_id"] is None
@@ -126,10 +126,10 @@ def test_a_failing_column_shows_its_error_and_the_others_answer(clean_env, endpo
         at.slider(key="compare_max_tokens").set_value(8).run()
         send(at, "Hello?")
     answers = replies(at)
-    assert [r["column"] for r in answers] == [0, 1]
-    assert answers[0]["status"] == "partial" and answers[0]["metrics"]["finish_reason"] == "error"
-    assert "throttling" in answers[0]["metrics"]["error"]
-    assert answers[1]["status"] == "complete" and answers[1]["content"].strip()
+    assert [r.column for r in answers] == [0, 1]
+    assert answers[0].status == "partial" and answers[0].metrics["finish_reason"] == "error"
+    assert "throttling" in answers[0].metrics["error"]
+    assert answers[1].status == "complete" and answers[1].content.strip()
     warnings = [w.value for w in at.warning]
     assert len(warnings) == 1 and "throttling" in warnings[0]
     assert any("completion tokens" in c.value for c in at.caption)

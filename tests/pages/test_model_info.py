@@ -3,6 +3,7 @@
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from tests.pages.apptest import facts
 
 
 def test_shows_what_the_info_route_says(clean_env, endpoint):
@@ -10,5 +11,5 @@ def test_shows_what_the_info_route_says(clean_env, endpoint):
     at = AppTest.from_file(str(ROOT / "pages" / "model_info.py"), default_timeout=60).run()
     assert not at.exception
     assert at.subheader[0].value == "SmolLM2-135M-Instruct"
-    assert [m.value for m in at.metric] == ["chat-completions", "HuggingFaceTB"]
+    assert facts(at) == {"Type": "chat-completions", "Provider": "HuggingFaceTB"}
     assert any("/info" in c.value for c in at.caption)

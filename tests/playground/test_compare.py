@@ -8,9 +8,12 @@ import time
 import pytest
 
 from playground import compare
+from playground import state as keys
 from playground.catalog import CatalogModel
 from playground.client import ChatClient, ChatParams, Endpoint
 from playground.compare import ColumnRequest, ColumnSetup
+from playground.messages import Message
+from playground.params import PARAMETERS
 from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, Provider
 from playground.settings import Secret
 from playground.store import Store
@@ -33,13 +36,13 @@ def request(url: str, messages=HELLO, **params) -> ColumnRequest:
 # -- history and requests -----------------------------------------------------------------------
 
 HISTORY = [
-    {"role": "user", "content": "Hi", "column": None},
-    {"role": "assistant", "content": "Hello from 0", "column": 0, "metrics": {"finish_reason": "stop"}},
-    {"role": "assistant", "content": "Hello from 1", "column": 1},
-    {"role": "user", "content": "Again", "column": None},
-    {"role": "assistant", "content": "", "column": 1, "status": "partial"},  # failed before any text
-    {"role": "assistant", "content": "Again from 0", "column": 0},
-    {"role": "user", "content": "Third"},
+    Message("user", "Hi"),
+    Message("assistant", "Hello from 0", column=0, metrics={"finish_reason": "stop"}),
+    Message("assistant", "Hello from 1", column=1),
+    Message("user", "Again"),
+    Message("assistant", "", column=1, status="partial"),  # failed before any text
+    Message("assistant", "Again from 0", column=0),
+    Message("user", "Third"),
 ]
 
 
@@ -60,31 +63,50 @@ def test_each_column_gets_the_shared_prompts_and_only_its_own_replies():
 
 def test_turns_group_each_prompt_with_its_replies_by_column():
     rows = compare.turns(HISTORY)
-    assert [t.prompt["content"] for t in rows] == ["Hi", "Again", "Third"]
-    assert {i: r["content"] for i, r in rows[0].replies.items()} == {0: "Hello from 0", 1: "Hello from 1"}
+    assert [t.prompt.content for t in rows] == ["Hi", "Again", "Third"]
+    assert {i: r.content for i, r in rows[0].replies.items()} == {0: "Hello from 0", 1: "Hello from 1"}
     assert sorted(rows[1].replies) == [0, 1] and rows[2].replies == {}
 
 
-def test_a_stored_comparison_reads_back_as_history(tmp_path):
+def test_a_saved_comparison_reopens_with_its_columns_models_parameters_and_replies(tmp_path):
     store = Store(tmp_path / "db.sqlite")
-    cid = store.create_conversation({"columns": []}, kind="compare")
+    options = compare.model_options(providers(), lambda provider: (CARDS, None))
+    setups = [ColumnSetup(ModelChoice(providers()[1], None), ChatParams(temperature=0.2, max_tokens=50)),
+              ColumnSetup(ModelChoice(providers()[2], "llama-3"), ChatParams(temperature=1.3, top_p=0.5)),
+              ColumnSetup(ModelChoice(providers()[0], CARDS[0].id, CARDS[0]), ChatParams(frequency_penalty=0.4))]
+    cid = store.create_conversation(compare.conversation_setup(setups, "Be brief."), kind="compare")
     store.add_message(cid, "user", "Hi")
     store.add_message(cid, "assistant", "B", column=1, metrics={"finish_reason": "stop"})
     store.add_message(cid, "assistant", "A", column=0, status="partial")
-    history = compare.history_from_messages(store.get(cid).messages)
-    assert [(m["role"], m["content"], m["column"], m["status"]) for m in history] == [
-        ("user", "Hi", None, "complete"), ("assistant", "B", 1, "complete"), ("assistant", "A", 0, "partial")]
-    assert compare.request_messages(history, "", 0)[-1] == {"role": "assistant", "content": "A"}
-
-
-def test_state_keys_are_prefixed_and_init_new_comparison_and_split_parameters():
-    assert all(key.startswith("compare_") for key in compare.KEYS)
     state: dict = {}
     compare.init(state)
-    assert state[compare.HISTORY] == [] and state[compare.COLUMN_COUNT] == 2 and state[compare.SAME_PARAMETERS]
-    state[compare.TEMPERATURE], state[compare.SAME_PARAMETERS] = 1.1, False
+
+    assert compare.open_comparison(state, store, cid, options) == "compare"
+    history = state[keys.COMPARE_HISTORY]
+    assert [(m.role, m.content, m.column, m.status) for m in history] == [
+        ("user", "Hi", None, "complete"), ("assistant", "B", 1, "complete"), ("assistant", "A", 0, "partial")]
+    assert compare.request_messages(history, "", 0)[-1] == {"role": "assistant", "content": "A"}
+    assert state[keys.COMPARE_CONVERSATION_ID] == cid and state[keys.COMPARE_COLUMNS] == 3
+    assert state[keys.COMPARE_SYSTEM_PROMPT] == "Be brief." and state[keys.COMPARE_SAME] is False
+    assert [options[state[keys.COMPARE_MODEL + str(i)]].label for i in range(3)] == [s.choice.label for s in setups]
+    assert (state["compare_temperature_0"], state["compare_max_tokens_0"]) == (0.2, 50)
+    assert (state["compare_temperature_1"], state["compare_top_p_1"]) == (1.3, 0.5)
+    assert state["compare_frequency_penalty_2"] == 0.4
+    chat_id = store.create_conversation({})
+    assert compare.open_comparison(state, store, chat_id, options) == "chat"
+    assert compare.open_comparison(state, store, "no-such-id", options) is None
+    store.delete(cid)
+    assert compare.open_comparison({}, store, cid, options) is None
+
+
+def test_init_new_comparison_and_split_parameters():
+    state: dict = {}
+    compare.init(state)
+    assert state[keys.COMPARE_HISTORY] == [] and state[keys.COMPARE_COLUMNS] == 2 and state[keys.COMPARE_SAME]
+    assert all(state[compare.parameter_key(p.name, 2)] == p.default for p in PARAMETERS)
+    state["compare_temperature"], state[keys.COMPARE_SAME] = 1.1, False
     compare.split_parameters(state)
-    assert [state[compare.column_key(compare.TEMPERATURE, i)] for i in range(3)] == [1.1] * 3
+    assert [state[compare.parameter_key("temperature", i)] for i in range(3)] == [1.1] * 3
 
     class Run:
         cancelled = False
@@ -92,12 +114,12 @@ def test_state_keys_are_prefixed_and_init_new_comparison_and_split_parameters():
         def cancel(self):
             self.cancelled = True
 
-    run = state[compare.RUN] = Run()
-    state[compare.HISTORY].append({"role": "user", "content": "x"})
-    state[compare.CONVERSATION_ID] = "abc"
+    run = state[keys.COMPARE_RUN] = Run()
+    state[keys.COMPARE_HISTORY].append(Message("user", "x"))
+    state[keys.COMPARE_CONVERSATION_ID] = "abc"
     compare.new_comparison(state)
-    assert run.cancelled and compare.RUN not in state
-    assert state[compare.HISTORY] == [] and state[compare.CONVERSATION_ID] is None
+    assert run.cancelled and keys.COMPARE_RUN not in state
+    assert state[keys.COMPARE_HISTORY] == [] and state[keys.COMPARE_CONVERSATION_ID] is None
 
 
 # -- model choices ------------------------------------------------------------------------------
@@ -129,8 +151,10 @@ def test_model_options_list_every_provider_and_the_github_catalog():
 
 def test_parameters_are_clamped_to_the_model_and_left_out_for_reasoning_models():
     phi, o3 = (ModelChoice(providers()[0], c.id, c) for c in CARDS[1:])
-    assert compare.chat_params(phi, 0.3, 0.9, 4000) == ChatParams(temperature=0.3, top_p=0.9, max_tokens=1024)
-    assert compare.chat_params(o3, 0.3, 0.9, 4000) == ChatParams()
+    values = {"temperature": 0.3, "top_p": 0.9, "max_tokens": 4000, "presence_penalty": 0.5}
+    assert compare.chat_params(phi, values) == ChatParams(temperature=0.3, top_p=0.9, max_tokens=1024,
+                                                          presence_penalty=0.5)
+    assert compare.chat_params(o3, values) == ChatParams(presence_penalty=0.5)
 
 
 def test_the_setup_names_models_and_parameters_and_carries_no_secret_or_url():
@@ -152,7 +176,7 @@ def test_all_columns_stream_concurrently_each_with_its_own_metrics(endpoint):
     before = len(endpoint.requests())
     seen_at_first_reply: list[int] = []
 
-    def on_reply(index, reply):
+    def on_reply(reply):
         if not seen_at_first_reply:
             seen_at_first_reply.append(len(endpoint.requests()) - before)
 
@@ -169,10 +193,10 @@ def test_all_columns_stream_concurrently_each_with_its_own_metrics(endpoint):
     assert sorted(r["body"]["temperature"] for r in sent) == pytest.approx([0.1, 0.9, 1.5])
 
     replies = run.take_replies()
-    assert [r["column"] for r in replies] == [0, 1, 2]
+    assert [r.column for r in replies] == [0, 1, 2]
     for reply, limit in zip(replies, (10, 14, 6)):
-        assert reply["role"] == "assistant" and reply["status"] == "complete" and reply["content"].strip()
-        metrics = reply["metrics"]
+        assert reply.role == "assistant" and reply.status == "complete" and reply.content.strip()
+        metrics = reply.metrics
         assert 0 < metrics["completion_tokens"] <= limit and metrics["usage_reported"]
         assert metrics["prompt_tokens"] > 5 and metrics["ttft_s"] > 0 and metrics["error"] is None
         assert metrics["finish_reason"] in ("stop", "length") and metrics["model"] == "test"
@@ -189,7 +213,7 @@ def test_columns_run_in_parallel_on_a_service_that_serves_them_in_parallel():
         assert run.wait(timeout=30)
         elapsed = time.monotonic() - started
     assert elapsed < 2.5, elapsed  # three one-second waits overlapped
-    assert [r["content"] for r in run.take_replies()] == ["Hello there"] * 3
+    assert [r.content for r in run.take_replies()] == ["Hello there"] * 3
 
 
 def test_an_unreachable_column_fails_alone_and_the_others_answer(endpoint):
@@ -197,11 +221,11 @@ def test_an_unreachable_column_fails_alone_and_the_others_answer(endpoint):
     run = compare.start_run([request(endpoint.url), request(closed), request(endpoint.url)])
     assert run.wait(timeout=120)
     first, failed, third = run.take_replies()
-    assert failed["column"] == 1 and failed["status"] == "partial" and failed["content"] == ""
-    assert failed["metrics"]["finish_reason"] == "error"
-    assert "Cannot reach Test endpoint" in failed["metrics"]["error"]
+    assert failed.column == 1 and failed.status == "partial" and failed.content == ""
+    assert failed.metrics["finish_reason"] == "error"
+    assert "Cannot reach Test endpoint" in failed.metrics["error"]
     for reply in (first, third):
-        assert reply["status"] == "complete" and reply["content"].strip() and reply["metrics"]["error"] is None
+        assert reply.status == "complete" and reply.content.strip() and reply.metrics["error"] is None
 
 
 def test_a_stream_cut_mid_way_keeps_its_partial_text_and_the_other_column_is_untouched(endpoint):
@@ -210,9 +234,9 @@ def test_a_stream_cut_mid_way_keeps_its_partial_text_and_the_other_column_is_unt
         run = compare.start_run([request(fake.url), request(endpoint.url)])
         assert run.wait(timeout=120)
     cut, fine = run.take_replies()
-    assert cut["content"] == "Once upon" and cut["status"] == "partial"
-    assert "broke off" in cut["metrics"]["error"] and cut["metrics"]["completion_tokens"] == 2
-    assert fine["status"] == "complete" and fine["content"].strip()
+    assert cut.content == "Once upon" and cut.status == "partial"
+    assert "broke off" in cut.metrics["error"] and cut.metrics["completion_tokens"] == 2
+    assert fine.status == "complete" and fine.content.strip()
 
 
 def test_states_go_from_waiting_to_streaming_to_done(endpoint):
@@ -242,50 +266,49 @@ def test_stop_ends_every_column_and_keeps_what_arrived(endpoint):
     assert run.wait(timeout=30)
     assert time.monotonic() - stopped_at < 20
     first, second = run.take_replies()
-    assert len(first["content"].split()) >= 3 and first["status"] == "partial"
-    assert first["metrics"]["finish_reason"] == "stopped" and first["metrics"]["error"] is None
-    assert first["metrics"]["completion_tokens"] < 400
+    assert len(first.content.split()) >= 3 and first.status == "partial"
+    assert first.metrics["finish_reason"] == "stopped" and first.metrics["error"] is None
+    assert first.metrics["completion_tokens"] < 400
     # The one-model endpoint serves the columns in turn: the other column either finished before
     # the first started, or was waiting or running when Stop came and was stopped too.
-    assert (second["status"], second["metrics"]["finish_reason"]) in (
+    assert (second.status, second.metrics["finish_reason"]) in (
         ("partial", "stopped"), ("complete", "stop"), ("complete", "length"))
 
 
 def test_a_reply_that_cannot_be_saved_is_still_shown_with_the_reason(endpoint):
-    def failing(index, reply):
+    def failing(reply):
         raise OSError("disk full")
 
     run = compare.start_run([request(endpoint.url, max_tokens=4)], on_reply=failing)
     assert run.wait(timeout=120)
     assert run.workers[0].save_error == "This reply could not be saved: disk full"
-    assert run.take_replies()[0]["content"].strip()
+    assert run.take_replies()[0].content.strip()
 
 
 def test_prompt_saved_before_sending_replies_saved_by_the_workers_and_folded_once(endpoint, tmp_path):
     store = Store(tmp_path / "db.sqlite")
     state: dict = {}
     compare.init(state)
-    history = state[compare.HISTORY]
+    history = state[keys.COMPARE_HISTORY]
     embedded = ModelChoice(Provider(EMBEDDED, EMBEDDED, "Embedded model (offline)", Endpoint(endpoint.url, "x")), None)
     setups = [ColumnSetup(embedded, ChatParams(temperature=0.1, max_tokens=5)),
               ColumnSetup(embedded, ChatParams(temperature=1.2, max_tokens=5))]
     cid = compare.save_prompt(store, state, history, "Say hello.", setups, "Be brief.")
-    assert state[compare.CONVERSATION_ID] == cid
+    assert state[keys.COMPARE_CONVERSATION_ID] == cid
     conversation = store.get(cid)
     assert conversation.kind == "compare" and conversation.setup == compare.conversation_setup(setups, "Be brief.")
     assert [(m.role, m.content, m.column) for m in conversation.messages] == [("user", "Say hello.", None)]
-    assert history == [{"id": conversation.messages[0].id, "role": "user", "content": "Say hello.",
-                        "column": None, "status": "complete"}]
+    assert history == [Message("user", "Say hello.", id=conversation.messages[0].id)]
 
     order: list[int] = []
     save = compare.reply_saver(store, cid)
 
-    def on_reply(index, reply):
-        order.append(index)
-        save(index, reply)
+    def on_reply(reply):
+        order.append(reply.column)
+        save(reply)
 
     requests = [request(endpoint.url, compare.request_messages(history, "Be brief.", i), max_tokens=5) for i in (0, 1)]
-    run = state[compare.RUN] = compare.start_run(requests, on_reply=on_reply)
+    run = state[keys.COMPARE_RUN] = compare.start_run(requests, on_reply=on_reply)
     assert run.wait(timeout=120)
     messages = store.get(cid).messages
     assert [m.column for m in messages[1:]] == order and sorted(order) == [0, 1]  # saved as each ended
@@ -294,10 +317,10 @@ def test_prompt_saved_before_sending_replies_saved_by_the_workers_and_folded_onc
     other_history: list = []  # an interrupted script run folding the same run gets nothing
     compare.fold(state, run, history)
     compare.fold(state, run, other_history)
-    assert compare.RUN not in state and other_history == []
-    assert [(m["column"], m["id"]) for m in history[1:]] == [(m.column, m.id) for m in sorted(messages[1:], key=lambda m: m.column)]
+    assert keys.COMPARE_RUN not in state and other_history == []
+    assert [(m.column, m.id) for m in history[1:]] == [(m.column, m.id) for m in sorted(messages[1:], key=lambda m: m.column)]
 
     # The next prompt goes to the same conversation, with each column's own reply as history.
     assert compare.save_prompt(store, state, history, "Again", setups[:1], "") == cid
     assert store.get(cid).setup["columns"] == [setups[0].describe()]
-    assert compare.request_messages(history, "", 1)[1] == {"role": "assistant", "content": history[2]["content"]}
+    assert compare.request_messages(history, "", 1)[1] == {"role": "assistant", "content": history[2].content}
