@@ -342,7 +342,7 @@ def http_error(status: int, code: str | None, detail: str, innererror: Mapping[s
         when = f" Try again in {duration(retry_after)}." if retry_after is not None else " Try again later."
         text = f"{label} is throttling requests: {which} was reached.{when}"
     elif status >= 500:
-        text = f"{label} had a server error (HTTP {status}): {detail}. Retry in a moment."
+        text = f"{label} had a server error (HTTP {status}): {detail.rstrip('.')}. Retry in a moment."
     else:
         text = f"{label} rejected the request (HTTP {status}): {detail}"
     return PlaygroundError(text, status=status, code=code, retry_after=retry_after)
