@@ -487,3 +487,16 @@ def test_the_adapter_module_is_imported_only_when_an_openai_endpoint_is_opened()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[3]))
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_cancel_mid_stream_ends_quietly_with_the_text_so_far(v1):
+    """The Stop button: cancel() closes the response; the iteration ends without an error."""
+    stream = v1.stream_chat(HELLO, ChatParams(max_tokens=400, extras={"ignore_eos": True}))
+    received = []
+    for text in stream:
+        received.append(text)
+        if len(received) == 3:
+            stream.cancel()
+    assert len(received) == 3 and stream.text == "".join(received)
+    assert stream.cancelled and stream.finish_reason is None
+    assert v1.complete_chat(HELLO, ChatParams(max_tokens=2)).text  # the client still works after a cancel
