@@ -58,7 +58,8 @@ def main() -> None:
         for _ in range(args.runs):
             for name, transport in transports.items():  # alternating: drift hits both alike
                 results[name].append(one_run(transport, args.tokens))
-        print(f"embedded endpoint --threads 1, {args.tokens} tokens per reply, median of {args.runs} runs each, alternating")
+        print(f"embedded endpoint --threads 1, {args.tokens} tokens per reply, "
+              f"median of {args.runs} runs each, alternating")
         print(f"{'transport':<26}{'first token':>13}{'tokens/s':>10}{'total':>9}{'client CPU':>12}")
         for name, runs in results.items():
             print(f"{name:<26}{median([r['ttft'] for r in runs]) * 1000:>10.0f} ms"

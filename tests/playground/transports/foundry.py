@@ -67,9 +67,10 @@ def stream(*texts: str, finish_reason: str = "stop", headers: dict | None = None
 
 def completion(*texts: str, tool_calls: list | None = None, finish_reason: str = "stop") -> Reply:
     """A whole chat.completion with one choice per text (n > 1)."""
-    choices = [{"index": i, "finish_reason": finish_reason,
-                "message": {"role": "assistant", "content": text, **({"tool_calls": tool_calls} if tool_calls and not i else {})},
-                "logprobs": None} for i, text in enumerate(texts)]
+    choices = [{"index": i, "finish_reason": finish_reason, "logprobs": None,
+                "message": {"role": "assistant", "content": text}} for i, text in enumerate(texts)]
+    if tool_calls:
+        choices[0]["message"]["tool_calls"] = tool_calls
     return Reply(headers=RATE_LIMIT_HEADERS, body={
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
         "choices": choices, "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}})

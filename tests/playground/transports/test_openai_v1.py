@@ -365,7 +365,8 @@ def test_a_whole_reply_carries_every_choice_and_the_first_choices_tool_calls():
 
 
 def test_messages_pass_through_as_wire_dicts():
-    image = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg=="
+    image = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQ"
+             "AAAAABJRU5ErkJggg==")
     messages = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": [{"type": "text", "text": "What is this?"},

@@ -55,5 +55,6 @@ def test_azure_identity_is_imported_by_transports_only():
 
 def test_a_local_package_named_like_an_sdk_is_not_confused(tmp_path):
     source = tmp_path / "m.py"
-    source.write_text('"""import openai"""\n# from openai import OpenAI\nfrom . import openai_v1\nimport openai_helpers\n')
+    source.write_text('"""import openai"""\n# from openai import OpenAI\n'
+                      'from . import openai_v1\nimport openai_helpers\n')
     assert imported_modules(source) == {"openai_helpers"}
