@@ -244,12 +244,22 @@ def test_a_daily_429_fails_at_once_after_exactly_one_request():
 
 
 def test_a_short_429_is_waited_out_and_retried():
+    seen = []
     with foundry_service([foundry.SHORT_429, foundry.stream("Hi")]) as fake:
         started = time.monotonic()
-        stream = foundry_transport(fake).stream_chat(HELLO, ChatParams(), model="m")
+        stream = foundry_transport(fake).stream_chat(HELLO, ChatParams(), model="m", on_headers=seen.append)
         assert list(stream) == ["Hi"]
         took = time.monotonic() - started
     assert len(fake.requests) == 2 and 0.2 <= took < 3
+    # Every response's headers reach the UI: the 429's counters, then the success's.
+    assert [rate_limits(h).remaining_requests for h in seen] == [0, 999]
+
+
+def test_a_long_retry_after_on_a_503_is_not_slept_through_either():
+    busy = Reply(status=503, headers={"retry-after": "120"}, body={"error": {"code": "busy", "message": "Busy"}})
+    with foundry_service([busy, foundry.stream("never")]) as fake:
+        error = raised(foundry_transport(fake).stream_chat, HELLO, ChatParams(), model="m")
+    assert len(fake.requests) == 1 and error.status == 503 and error.retry_after == 120
 
 
 def test_a_500_is_retried_twice_then_says_server_error():
