@@ -26,6 +26,7 @@ class Reply:
     raw: list[bytes] | None = None  # or exactly these bytes, one HTTP chunk each (malformed streams)
     cut_after: int | None = None  # drop the connection after this many events (or raw chunks)
     first_byte_delay: float = 0.0
+    empty: bool = False  # no body at all (content-length: 0), as GitHub's retired routes answer
 
 
 def sse(event: dict) -> bytes:
@@ -56,12 +57,22 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+# What Azure (Foundry, Azure OpenAI) answers a missing or wrong key with.
+UNAUTHORIZED_401 = Reply(status=401, body={"error": {
+    "code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+                              "provide a valid key for an active subscription and use a correct regional API "
+                              "endpoint for your resource."}})
+
+
 class FakeService:
     """Answers each request with the next scripted Reply (the last one repeats). `replies` is
-    one script for every path, or {path suffix: script} to answer routes separately."""
+    one script for every path, or {path suffix: script} to answer routes separately.
+    With `require_key`, a request without that key (as `api-key: K` or `Authorization: Bearer K`,
+    as Azure accepts it) gets Azure's 401 instead and does not advance the script."""
 
-    def __init__(self, replies: list[Reply] | dict[str, list[Reply]]):
+    def __init__(self, replies: list[Reply] | dict[str, list[Reply]], require_key: str | None = None):
         self.routes = replies if isinstance(replies, dict) else {"": replies}
+        self.require_key = require_key
         self.requests: list[dict] = []
         self.served: dict[str, int] = {}
         service = self
@@ -88,14 +99,19 @@ class FakeService:
                 if route is None:
                     self.send_error(404)
                     return
-                script = service.routes[route]
-                served = service.served[route] = service.served.get(route, 0) + 1
-                reply = script[min(served, len(script)) - 1]
+                if service.require_key and service.require_key not in (
+                        self.headers.get("api-key"), self.headers.get("Authorization", "").removeprefix("Bearer ")):
+                    reply = UNAUTHORIZED_401
+                else:
+                    script = service.routes[route]
+                    served = service.served[route] = service.served.get(route, 0) + 1
+                    reply = script[min(served, len(script)) - 1]
                 time.sleep(reply.first_byte_delay)
                 if reply.events is None and reply.raw is None:
-                    data = json.dumps(reply.body or {}).encode()
+                    data = b"" if reply.empty else json.dumps(reply.body or {}).encode()
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    if data:
+                        self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     for name, value in reply.headers.items():
                         self.send_header(name, value)

@@ -39,6 +39,15 @@ TOKENS_LIMIT_413 = Reply(status=413, body={"error": {
     "code": "tokens_limit_reached", "status": 413,
     "message": "Request body too large for gpt-4o model. Max size: 8000 tokens."}})
 
+# What every GitHub Models route answered after the retirement (reference.md section 2): an
+# empty 403 whose headers say why (RFC 8594 Sunset, RFC 9745 Deprecation, a Link to the notice).
+RETIRED_403 = Reply(status=403, headers={
+    "sunset": "Thu, 30 Jul 2026 00:00:00 GMT",
+    "deprecation": "@1777939200",
+    "link": '<https://github.blog/changelog/2026-07-01-github-models-is-being-fully-retired-on-july-30-2026/>; '
+            'rel="deprecation"',
+}, empty=True)
+
 
 def streamed_reply(*texts: str, finish_reason: str = "stop", headers: dict | None = None) -> Reply:
     events = [chunk(t) for t in texts] + [chunk(finish_reason=finish_reason),

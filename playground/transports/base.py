@@ -170,6 +170,65 @@ def logprob_entries(raw: Any) -> list[dict[str, Any]]:
     return entries
 
 
+# -- rate-limit counters, whichever provider sends them ------------------------------------------
+
+@dataclass(frozen=True)
+class RateLimits:
+    """What `x-ratelimit-*` response headers say (Azure OpenAI, Foundry, OpenAI, GitHub Models):
+    requests and tokens left in the current window, the window's limits, and the seconds until
+    each counter resets. A field is None when its header is missing or unreadable."""
+
+    remaining_requests: int | None = None
+    remaining_tokens: int | None = None
+    limit_requests: int | None = None
+    limit_tokens: int | None = None
+    reset_requests: float | None = None
+    reset_tokens: float | None = None
+
+
+_RESET_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def reset_seconds(value: str | None) -> float | None:
+    """Seconds from a reset value: OpenAI's Go-style durations ("1s", "6m0s", "20ms", "1h2m3.5s")
+    or plain seconds ("60", "0.5")."""
+    text = (value or "").strip().lower()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _RESET_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        return None  # not a duration we can read: better nothing than a wrong countdown
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(number) * scale[unit] for number, unit in parts)
+
+
+def rate_limits(headers: Mapping[str, str] | None) -> RateLimits | None:
+    """The rate-limit counters in a response's headers, or None when it carries none."""
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    if not any(f"x-ratelimit-{what}-{unit}" in lowered
+               for what in ("remaining", "limit", "reset") for unit in ("requests", "tokens")):
+        return None  # e.g. only GitHub's x-ratelimit-type: no counters to show
+
+    def count(name: str) -> int | None:
+        try:
+            return int(float(lowered[name]))
+        except (KeyError, ValueError):
+            return None
+
+    return RateLimits(
+        remaining_requests=count("x-ratelimit-remaining-requests"),
+        remaining_tokens=count("x-ratelimit-remaining-tokens"),
+        limit_requests=count("x-ratelimit-limit-requests"),
+        limit_tokens=count("x-ratelimit-limit-tokens"),
+        reset_requests=reset_seconds(lowered.get("x-ratelimit-reset-requests")),
+        reset_tokens=reset_seconds(lowered.get("x-ratelimit-reset-tokens")),
+    )
+
+
 # -- the words of errors, shared by every transport ----------------------------------------------
 
 @dataclass(frozen=True)
@@ -283,7 +342,7 @@ def http_error(status: int, code: str | None, detail: str, innererror: Mapping[s
         when = f" Try again in {duration(retry_after)}." if retry_after is not None else " Try again later."
         text = f"{label} is throttling requests: {which} was reached.{when}"
     elif status >= 500:
-        text = f"{label} had a server error (HTTP {status}): {detail}. Retry in a moment."
+        text = f"{label} had a server error (HTTP {status}): {detail.rstrip('.')}. Retry in a moment."
     else:
         text = f"{label} rejected the request (HTTP {status}): {detail}"
     return PlaygroundError(text, status=status, code=code, retry_after=retry_after)
