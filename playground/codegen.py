@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import math
 import re
 import shlex
+import zipfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
@@ -253,6 +255,24 @@ def images(spec: RequestSpec) -> list[Image]:
 def attachments(spec: RequestSpec) -> list[tuple[str, bytes]]:
     """The files every program for `spec` reads from its own folder: (file name, bytes)."""
     return [(image.file_name, image.data) for image in images(spec)]
+
+
+def download(language: str, spec: RequestSpec) -> tuple[str, bytes, str]:
+    """What the page's Download button offers: (file name, data, MIME type). The program
+    alone, or, when it reads image files, a zip of the program and those files."""
+    code = generate(language, spec).encode("utf-8")
+    files = attachments(spec)
+    if not files:
+        return file_name(language), code, "text/plain"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data, mode in [(file_name(language), code, 0o755 if language == "curl" else 0o644),
+                                 *((name, data, 0o644) for name, data in files)]:
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # the same bytes on every rerun
+            entry.external_attr = (0o100000 | mode) << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, data)
+    return file_name(language).replace(".", "_") + ".zip", buffer.getvalue(), "application/zip"
 
 
 def generate(language: str, spec: RequestSpec) -> str:

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import tokenize
+import zipfile
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,6 +37,7 @@ from playground.codegen import (
     LANGUAGES,
     RequestSpec,
     attachments,
+    download,
     file_name,
     generate,
     label,
@@ -483,6 +485,19 @@ def test_attachments_are_the_image_bytes_named_in_order():
     spec = spec_for(messages=IMAGE_MESSAGES)
     assert attachments(spec) == [("image_1.png", PNG), ("image_2.jpg", JPEG)]
     assert attachments(spec_for()) == []
+
+
+def test_download_is_the_program_alone_or_a_zip_with_its_images():
+    spec = spec_for(messages=IMAGE_MESSAGES, also_openai_base="http://127.0.0.1:8080/v1")
+    for language in languages(spec):
+        name, data, mime = download(language, spec)
+        assert (name, mime) == (file_name(language).replace(".", "_") + ".zip", "application/zip")
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert {info.filename: archive.read(info) for info in archive.infolist()} == {
+                file_name(language): generate(language, spec).encode(), "image_1.png": PNG, "image_2.jpg": JPEG}
+            assert (archive.getinfo(file_name(language)).external_attr >> 16) & 0o111 == (0o111 if language == "curl" else 0)
+        assert download(language, spec) == (name, data, mime)  # stable across reruns
+    assert download("python", spec_for()) == ("chat.py", generate("python", spec_for()).encode(), "text/plain")
 
 
 @pytest.mark.parametrize("url", [
