@@ -23,10 +23,10 @@ from playground.catalog import CatalogCache, CatalogModel
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
-from playground.providers import ModelChoice, Provider, configured_providers
+from playground.providers import EMBEDDED, ModelChoice, Provider, configured_providers
 from playground.settings import Secret, Settings, SettingsError, load_settings
 from playground.store import DEFAULT_DB_PATH, Store
-from playground.types import ChatParams
+from playground.types import OPENAI, ChatParams
 
 
 def _digest(secret: Secret) -> str:
@@ -141,13 +141,17 @@ def code_spec(chat: Chat, choice: ModelChoice, params: ChatParams,
     messages = chat.request()
     if not any(m["role"] == "user" for m in messages):
         messages = messages + [{"role": "user", "content": "Hello!"}]
+    endpoint, variable = choice.endpoint, choice.key_environment_variable
     note = None
-    if choice.endpoint.entra:
-        note = ("This endpoint signs in with Microsoft Entra ID here; the code reads a key from "
-                f"{choice.key_environment_variable} instead. Set it, or swap in DefaultAzureCredential.")
+    if endpoint.entra:
+        note = (f"This endpoint signs in with Microsoft Entra ID here; the code reads a key from {variable} "
+                "instead. Set it, or sign in with DefaultAzureCredential as the SDK's docs show.")
+    # The embedded endpoint also serves the OpenAI v1 API under /v1: the OpenAI SDK forms fit it too.
+    also_openai = f"{endpoint.url.rstrip('/')}/v1" if choice.provider.kind == EMBEDDED and endpoint.api != OPENAI \
+        else None
     try:
-        spec = codegen.request_spec(choice.endpoint.url, choice.key_environment_variable, choice.model,
-                                    messages, params, stream=stream)
+        spec = codegen.request_spec(endpoint.url, variable, choice.model, messages, params, stream=stream,
+                                    api=endpoint.api, also_openai_base=also_openai)
     except ValueError as error:
         return None, f"No code for this setup: {error}"
     return spec, note

@@ -1,4 +1,4 @@
-""""View code": the current conversation, model and parameters as runnable code in four languages."""
+""""View code": the current conversation, model and parameters as runnable code in the languages its endpoint speaks."""
 
 from __future__ import annotations
 
@@ -23,10 +23,16 @@ def render_code_view(spec: codegen.RequestSpec | None, note: str | None = None) 
             return
         if note:
             st.caption(note)
-        tabs = st.tabs([codegen.label(language) for language in codegen.LANGUAGES])
-        for tab, language in zip(tabs, codegen.LANGUAGES):
+        offered = codegen.languages(spec)
+        files = [name for name, _ in codegen.attachments(spec)]
+        if files:
+            st.caption(f"The code reads the conversation's images from files next to it ({', '.join(files)}); "
+                       "Download gives a zip with them.")
+        tabs = st.tabs([codegen.label(language) for language in offered])
+        for tab, language in zip(tabs, offered, strict=True):
             code = codegen.generate(language, spec)
+            name, data, mime = codegen.download(language, spec)
             with tab:
                 st.code(code, language=codegen.highlight(language), line_numbers=True)  # has a copy button
-                st.download_button("Download", code.encode("utf-8"), file_name=codegen.file_name(language),
-                                   mime="text/plain", icon=":material/download:", key=f"download_{language}")
+                st.download_button("Download", data, file_name=name, mime=mime,
+                                   icon=":material/download:", key=f"download_{language}")
