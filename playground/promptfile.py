@@ -28,6 +28,7 @@ RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 STRING_RULES = ("equals", "contains", "startsWith", "endsWith")
 BUILTIN_EVALUATORS = ("github/similarity", "github/coherence", "github/fluency", "github/relevance",
                       "github/groundedness")
+SCHEMA_KEYS = ("name", "schema", "description", "strict")
 TOP_KEYS = ("name", "description", "model", "modelParameters", "responseFormat", "jsonSchema", "messages",
             "testData", "evaluators")
 
@@ -120,7 +121,8 @@ class PromptFile:
         if self.response_format == "json_object":
             response_format: Any = "json_object"
         elif self.response_format == "json_schema" and self.json_schema:
-            response_format = dict(self.json_schema)
+            # Only the keys the API's json_schema takes; anything else in the file stays in the file.
+            response_format = {k: v for k, v in self.json_schema.items() if k in SCHEMA_KEYS}
         else:
             response_format = None
         return ChatParams(

@@ -251,7 +251,7 @@ class EvalRun:
             })
         data = {
             "name": self.prompt.name or "", "description": self.prompt.description or "",
-            "model": self.models[0].get("model") or self.models[0]["label"] if self.models else "",
+            "model": (self.models[0].get("model") or self.models[0]["label"]) if self.models else "",
             "models": self.models, "judge": self.judge, "notes": self.notes, "created": self.created,
             "cancelled": self.cancelled, "wallTime": round(self.wall_time, 3) if self.wall_time else None,
             "testResults": [{

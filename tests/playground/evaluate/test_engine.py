@@ -239,6 +239,8 @@ evaluators:
       choices:
         - {choice: 'yes', score: 1}
         - {choice: 'no', score: 0}
+  - name: fluent
+    uses: github/fluency
 """
 
 
@@ -254,16 +256,37 @@ def test_real_model_under_test_and_as_judge(endpoint):
     for cell in run.cells:
         assert cell.state == DONE and cell.error is None and cell.output
         assert cell.prompt_tokens > 0 and 0 < cell.completion_tokens <= 8 and cell.latency > 0
-        (judged,) = cell.results
+        judged, fluent = cell.results
         assert judged.kind == "llm" and judged.judge_answer is not None and judged.latency > 0
         assert judged.score in (0.0, 1.0) and judged.passed is (judged.score > 0)
         assert judged.details.startswith("The judge's answer")
-        assert cell.passed is judged.passed
+        assert fluent.kind == "uses" and fluent.score in (0.0, 0.25, 0.5, 0.75, 1.0)
+        assert fluent.passed is (fluent.score > 0) and fluent.details.startswith("The judge's answer")
+        assert cell.passed is (judged.passed and fluent.passed)
     bodies = [r["body"] for r in endpoint.requests()[before:]]
     model_calls = [b for b in bodies if b["messages"][0]["content"] == "Answer in one word."]
     judge_calls = [b for b in bodies if b["messages"][0]["content"].startswith("You are a strict grader")]
-    assert len(model_calls) == 2 and len(judge_calls) == 2
+    fluency_calls = [b for b in bodies if b["messages"][0]["content"].startswith("You grade the answers")]
+    assert len(model_calls) == 2 and len(judge_calls) == 2 and len(fluency_calls) == 2
+    assert {(b["max_tokens"], b["temperature"]) for b in fluency_calls} == {(6, 0.0)}
+    assert all("{{" not in b["messages"][1]["content"] for b in fluency_calls)
     assert {(b["max_tokens"], b["temperature"]) for b in model_calls} == {(8, 0.0)}
     assert {(b["max_tokens"], b["temperature"]) for b in judge_calls} == {(6, 0.0)}
     outputs = {c.test_case["thing"]: c.output for c in run.cells}
     assert any(f"Answer: {outputs['grass']}." in b["messages"][1]["content"] for b in judge_calls)
+
+
+def test_target_for_a_model_choice_uses_the_endpoints_limit():
+    from playground.evaluate import target_for
+    from playground.providers import EMBEDDED, GITHUB, ModelChoice, Provider
+    from playground.settings import Settings
+
+    embedded = ModelChoice(Provider(EMBEDDED, EMBEDDED, "Embedded model (offline)", Endpoint("http://x", "E")), None)
+    github = ModelChoice(Provider(GITHUB, GITHUB, "GitHub Models", Endpoint("http://y", "G")), "openai/gpt-4o")
+    settings = Settings(local_parallel=3, eval_concurrency=6)
+    stub = Stub()
+    assert (target_for(embedded, stub).concurrency, target_for(embedded, stub, settings).concurrency) == (2, 3)
+    target = target_for(github, stub, settings)
+    assert (target.label, target.model, target.concurrency, target.embedded, target.pool) == (
+        "openai/gpt-4o · GitHub Models", "openai/gpt-4o", 6, False, "github")
+    assert target_for(embedded, stub).embedded
