@@ -19,7 +19,7 @@ from typing import Any, Sequence, TextIO
 
 from ..client import ChatClient, PlaygroundError
 from ..local_endpoint.model import MODEL_NAME
-from ..promptfile import PromptFile, PromptFileError, load
+from ..promptfile import PromptFileError, load
 from ..providers import AZURE, EMBEDDED, GITHUB, Provider, configured_providers
 from ..settings import Settings, SettingsError, load_settings
 from .engine import (

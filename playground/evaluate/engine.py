@@ -21,7 +21,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait as wait_futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol, Sequence
 
@@ -343,7 +343,6 @@ def plan_evaluation(prompt_file: PromptFile, models: Sequence[ModelTarget], judg
 
 
 def _with(params: ChatParams, **changes: Any) -> ChatParams:
-    from dataclasses import replace
     return replace(params, **changes)
 
 

@@ -10,9 +10,8 @@ import json
 import threading
 import time
 
-import pytest
 
-from playground.client import ChatClient, ChatParams, Endpoint, PlaygroundError, Reply as ClientReply
+from playground.client import ChatClient, Endpoint, PlaygroundError, Reply as ClientReply
 from playground.evaluate import engine
 from playground.evaluate.engine import CANCELLED, DONE, ModelTarget, run_evaluation
 from playground.promptfile import loads

@@ -205,3 +205,14 @@ def test_from_chat_with_a_schema_and_no_user_message():
     assert [(m.role, m.content) for m in p.messages] == [("user", "{{input}}")]
     assert p.test_data == [] and p.response_format == "json_schema" and p.json_schema == schema
     assert pf.loads(pf.dumps(p)).json_schema == schema
+
+
+def test_the_documented_examples_load_and_round_trip():
+    from tests.conftest import ROOT
+
+    examples = sorted((ROOT / "docs" / "examples").glob("*.prompt.yml"))
+    assert len(examples) >= 3
+    for path in examples:
+        loaded = pf.load(path)
+        assert loaded.test_data and loaded.evaluators
+        assert pf.loads(pf.dumps(loaded)) == loaded
