@@ -86,7 +86,7 @@ def match_choice(choices: Sequence[Choice], answer: str) -> tuple[Choice | None,
     low = answer.strip().lower()
     for choice in choices:
         if choice.choice.lower() in low:
-            return choice, f"The judge's answer matched choice {choice.choice!r}"
+            return choice, f"The judge's answer {_preview(answer.strip())!r} matched choice {choice.choice!r}"
     return None, f"The judge's answer {_preview(answer.strip())!r} matched none of the choices " \
                  f"({', '.join(repr(c.choice) for c in choices)})"
 

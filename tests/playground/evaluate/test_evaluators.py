@@ -54,7 +54,7 @@ def test_the_first_listed_choice_found_in_the_answer_gives_the_score(answer, cho
     choices = YES_NO if choice in ("yes", "no") else RATING_CHOICES
     result = judge_result("judge", "llm", choices, answer)
     assert (result.score, result.passed) == (score, score > 0)
-    assert result.details == f"The judge's answer matched choice {choice!r}"
+    assert result.details == f"The judge's answer {answer.strip()!r} matched choice {choice!r}"
     assert result.judge_answer == answer
 
 
