@@ -227,12 +227,8 @@ class _Reader:
         if not isinstance(node, yaml.ScalarNode) or self.is_null(node):
             raise self.error(path, "must be text", node)
         value = self.value(node, path)
-        if isinstance(value, str):
-            result = value
-        elif isinstance(value, (int, float)):  # `name: 2025` is meant as text
-            result = node.value
-        else:
-            raise self.error(path, f"must be text, got {node.value!r}", node)
+        # `name: 2025` or `equals: true` is meant as text, as gh models reads it: the scalar as written.
+        result = value if isinstance(value, str) else node.value
         if not allow_empty and not result.strip():
             raise self.error(path, "must not be empty", node)
         return result

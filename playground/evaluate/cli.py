@@ -115,12 +115,15 @@ class _Resolver:
                 return "", ""
             return None, f"serves only {MODEL_NAME}"
         if provider.kind == AZURE:
+            probe = ChatClient(provider.endpoint, read_timeout=10, max_retry_after=0)
             try:
-                info = ChatClient(provider.endpoint, read_timeout=10, max_retry_after=0).model_info()
+                info = probe.model_info()
             except PlaygroundError as error:
                 if error.code == "no_info_route":  # a multi-model endpoint routes by `model`
                     return model, ""
                 return None, f"unreachable ({error.message})"
+            finally:
+                probe.close()
             return ("", "") if _same_model(model, info.name) else (None, f"serves {info.name}")
         if provider.kind == GITHUB:
             from ..catalog import fetch_catalog

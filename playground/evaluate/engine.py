@@ -268,7 +268,7 @@ class EvalRun:
                         "passRate": _percent(passed, len(done)), "plannedTests": len(self.cells)},
             "columns": columns,
         }
-        return json.dumps(data, indent=indent, ensure_ascii=False)
+        return json.dumps(data, indent=indent, ensure_ascii=False, default=str)  # YAML dates as text
 
     def to_csv(self) -> str:
         """One line per cell: row, model, the test case's variables, output, passed, then a score

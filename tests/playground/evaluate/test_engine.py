@@ -160,6 +160,22 @@ def test_cancel_while_calls_are_in_flight_keeps_them():
     assert [c.state for c in run.cells] == [DONE, DONE] + [CANCELLED] * 4
 
 
+def test_a_429_without_retry_after_backs_off_and_a_cancel_ends_a_long_pause_at_once():
+    throttles = [PlaygroundError("Throttled.", status=429)]
+    run = run_evaluation(loads(FILE), [ModelTarget("m", Stub(lambda m: throttles.pop() if throttles else "ok"),
+                                                   concurrency=1)])
+    assert [c.attempts for c in run.cells] == [2, 1, 1, 1, 1, 1] and run.passed  # waited 1 s, then retried
+
+    cancel = threading.Event()
+    stub = Stub(lambda m: PlaygroundError("Throttled.", status=429, retry_after=25))
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    run = run_evaluation(loads(FILE), [ModelTarget("m", stub, concurrency=2)], cancel=cancel)
+    assert time.monotonic() - started < 5
+    assert {c.state for c in run.cells} == {CANCELLED} and run.cancelled
+    assert len(stub.calls) in (1, 2)  # the pause holds the other worker back too
+
+
 def test_errors_land_in_their_cell_and_the_run_goes_on():
     def answer(messages):
         content = messages[-1]["content"]

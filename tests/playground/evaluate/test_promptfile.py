@@ -164,6 +164,14 @@ def test_malformed_files_name_the_field_and_the_line(text, message):
         assert str(caught.value) == message
 
 
+def test_scalars_are_text_as_written_and_dates_survive_export():
+    p = pf.loads("name: 2025\nmessages:\n  - role: user\n    content: 42\ntestData:\n  - day: 2024-05-01\n"
+                 "evaluators:\n  - name: t\n    string:\n      equals: true\n")
+    assert (p.name, p.messages[0].content, p.evaluators[0].string.value) == ("2025", "42", "true")
+    assert pf.render("{{day}}", p.test_data[0]) == "2024-05-01"
+    assert pf.loads(pf.dumps(p)) == p
+
+
 def test_load_prefixes_the_file_name(tmp_path):
     path = tmp_path / "bad.prompt.yml"
     path.write_text("messages: []\n")
