@@ -514,6 +514,17 @@ def save(prompt: PromptFile, path: str | Path) -> Path:
     return path
 
 
+def prompts_dir(configured: str | None) -> Path:
+    """Where prompt files are listed and saved: PLAYGROUND_PROMPTS_DIR (`Settings.prompts_dir`), else ./prompts."""
+    return Path(configured) if configured else Path("prompts")
+
+
+def list_prompt_files(folder: str | Path) -> list[Path]:
+    """Every `*.prompt.yml` under `folder`, sorted; none if the folder does not exist."""
+    folder = Path(folder)
+    return sorted(folder.rglob("*.prompt.yml")) if folder.is_dir() else []
+
+
 # -- from a chat ------------------------------------------------------------------------------
 
 INPUT = "input"
@@ -568,5 +579,6 @@ def _title(text: str | None) -> str:
 __all__ = [
     "PromptFile", "PromptFileError", "ModelParameters", "Message", "Evaluator", "StringEvaluator",
     "LLMEvaluator", "Choice", "load", "loads", "dumps", "save", "to_data", "render", "as_text", "from_chat",
+    "prompts_dir", "list_prompt_files",
     "BUILTIN_EVALUATORS", "STRING_RULES",
 ]

@@ -172,6 +172,15 @@ def test_scalars_are_text_as_written_and_dates_survive_export():
     assert pf.loads(pf.dumps(p)) == p
 
 
+def test_prompt_files_are_listed_from_the_configured_folder(tmp_path):
+    assert pf.prompts_dir(None) == pf.Path("prompts") and pf.prompts_dir(str(tmp_path)) == tmp_path
+    assert pf.list_prompt_files(tmp_path / "missing") == []
+    (tmp_path / "sub").mkdir()
+    for name in ("b.prompt.yml", "sub/a.prompt.yml", "notes.yml"):
+        (tmp_path / name).write_text("messages: [{role: user, content: hi}]\n")
+    assert pf.list_prompt_files(tmp_path) == [tmp_path / "b.prompt.yml", tmp_path / "sub" / "a.prompt.yml"]
+
+
 def test_load_prefixes_the_file_name(tmp_path):
     path = tmp_path / "bad.prompt.yml"
     path.write_text("messages: []\n")
