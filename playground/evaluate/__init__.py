@@ -2,7 +2,7 @@
 (`python -m playground.evaluate`). See docs/evaluate.md."""
 
 from .engine import (
-    CANCELLED, DEFAULT_JUDGE_MAX_TOKENS, DEFAULT_MAX_TOKENS, DONE, PENDING, Cell, ColumnSummary, EvalRun,
+    CANCELLED, DEFAULT_JUDGE_MAX_TOKENS, DEFAULT_MAX_TOKENS, DONE, PENDING, RUNNING, Cell, ColumnSummary, EvalRun,
     ModelTarget, Progress, execute, plan_evaluation, run_evaluation,
 )
 from .evaluators import BUILTINS, EvaluatorResult
@@ -10,7 +10,7 @@ from .targets import concurrency_for, target_for
 from .runs import RunDiff, RunStore, RowChange, RunSummary, SavedRun, default_runs_path, diff
 
 __all__ = [
-    "CANCELLED", "DEFAULT_JUDGE_MAX_TOKENS", "DEFAULT_MAX_TOKENS", "DONE", "PENDING", "Cell", "ColumnSummary",
+    "CANCELLED", "DEFAULT_JUDGE_MAX_TOKENS", "DEFAULT_MAX_TOKENS", "DONE", "PENDING", "RUNNING", "Cell", "ColumnSummary",
     "EvalRun", "ModelTarget", "Progress", "execute", "plan_evaluation", "run_evaluation", "BUILTINS",
     "EvaluatorResult", "RunDiff", "RunStore", "RowChange", "RunSummary", "SavedRun", "default_runs_path", "diff",
     "concurrency_for", "target_for",

@@ -40,7 +40,7 @@ MAX_RETRY_WAIT = 30.0  # a 429 asking to wait longer than this is not waited for
 SMALL_JUDGE_NOTE = ("The judge is the embedded SmolLM2-135M model: a judge this small is a weak signal; "
                     "read its scores as hints, not verdicts.")
 
-PENDING, DONE, CANCELLED = "pending", "done", "cancelled"
+PENDING, RUNNING, DONE, CANCELLED = "pending", "running", "done", "cancelled"
 
 
 class ChatCompleter(Protocol):
@@ -73,7 +73,7 @@ class Cell:
     row: int
     model: str
     test_case: dict[str, Any]
-    state: str = PENDING  # pending | done | cancelled
+    state: str = PENDING  # pending | running | done | cancelled
     output: str | None = None  # the reply, trimmed as gh models does
     results: list[EvaluatorResult] = field(default_factory=list)
     prompt_tokens: int | None = None
@@ -400,6 +400,10 @@ def _call(pool: _Pool, target: ModelTarget, messages: list[dict[str, str]], para
         if cancel.is_set():
             raise _Cancelled
         with pool.slots:
+            if pool.blocked is not None:  # set while this call waited for its slot
+                raise pool.blocked
+            if cancel.is_set():
+                raise _Cancelled
             attempts[0] += 1
             try:
                 return target.client.complete_chat(messages, params, target.model)
@@ -424,7 +428,9 @@ def execute(run: EvalRun, models: Sequence[ModelTarget], judge: ModelTarget | No
             on_cell: Callable[[Cell, Progress], None] | None = None, cancel: threading.Event | None = None,
             max_retry_wait: float = MAX_RETRY_WAIT) -> EvalRun:
     """Fill in a planned run's pending cells (`models` in the run's column order). Returns when
-    every cell is done or, after `cancel` is set, when the calls in flight have ended."""
+    every cell is done or, after `cancel` is set, when the calls in flight have ended (cells not
+    started are then `cancelled`). `on_cell(cell, progress)` runs in a worker thread after each
+    cell is done: hand results to the page through a queue or the run itself, never draw from it."""
     cancel = cancel or threading.Event()
     targets = {m.label: m for m in models}
     if list(targets) != run.labels:
@@ -461,6 +467,10 @@ def execute(run: EvalRun, models: Sequence[ModelTarget], judge: ModelTarget | No
 
     def run_cell(index: int) -> None:
         planned = run.cells[index]
+        if cancel.is_set():
+            planned.state = CANCELLED
+            return
+        planned.state = RUNNING
         cell = Cell(row=planned.row, model=planned.model, test_case=planned.test_case)
         target = targets[cell.model]
         try:
