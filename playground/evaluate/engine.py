@@ -380,6 +380,13 @@ class _Pool:
         with self.lock:
             self.resume_at = max(self.resume_at, time.monotonic() + seconds)
 
+    def check_blocked(self) -> None:
+        """Raise the long rate limit, as a fresh error per cell (threads must not share one)."""
+        blocked = self.blocked
+        if blocked is not None:
+            raise PlaygroundError(blocked.message, status=blocked.status, code=blocked.code,
+                                  retry_after=blocked.retry_after)
+
 
 def _backoff(attempt: int) -> float:
     return min(2.0 ** (attempt - 1), 8.0)
@@ -390,8 +397,7 @@ def _call(pool: _Pool, target: ModelTarget, messages: list[dict[str, str]], para
     """One request through the pool: waits out a pause, retries after short 429s."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         while True:
-            if pool.blocked is not None:
-                raise pool.blocked
+            pool.check_blocked()
             delay = pool.resume_at - time.monotonic()
             if delay <= 0:
                 break
@@ -400,8 +406,7 @@ def _call(pool: _Pool, target: ModelTarget, messages: list[dict[str, str]], para
         if cancel.is_set():
             raise _Cancelled
         with pool.slots:
-            if pool.blocked is not None:  # set while this call waited for its slot
-                raise pool.blocked
+            pool.check_blocked()  # set while this call waited for its slot
             if cancel.is_set():
                 raise _Cancelled
             attempts[0] += 1
@@ -416,7 +421,7 @@ def _call(pool: _Pool, target: ModelTarget, messages: list[dict[str, str]], para
                         f"{error.message} (not retried: the wait is longer than {max_retry_wait:g} s; "
                         "the endpoint's remaining cells were not sent)",
                         status=429, code=error.code, retry_after=error.retry_after)
-                    raise pool.blocked from None
+                    pool.check_blocked()
                 if attempt == MAX_ATTEMPTS:
                     raise PlaygroundError(f"{error.message} (still throttled after {attempt} attempts)",
                                           status=429, code=error.code, retry_after=error.retry_after) from None
