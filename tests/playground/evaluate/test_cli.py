@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playground.settings import VARIABLES
 from tests.conftest import ROOT, TEST_KEY
-from tests.fake_service import FakeService
+from tests.fake_service import FakeService, Reply
 from tests.playground.evaluate.test_engine import completion
 
 FILE = """name: Greeting
@@ -111,3 +111,17 @@ def test_invalid_arguments_exit_2_with_what_is_wrong(tmp_path):
     assert bad_option.returncode == 2 and "--concurrency must be at least 1" in bad_option.stderr
     bad_setting = cli(tmp_path, path, env={"PLAYGROUND_EVAL_CONCURRENCY": "many"})
     assert bad_setting.returncode == 2 and "PLAYGROUND_EVAL_CONCURRENCY must be a whole number" in bad_setting.stderr
+
+
+def test_without_model_the_first_provider_serving_the_files_model_runs_it(tmp_path):
+    path = write(tmp_path, FILE.format(model="openai/gpt-4o-mini"))
+    info = Reply(body={"model_name": "gpt-4o-mini", "model_type": "chat-completions", "model_provider_name": "OpenAI"})
+    with FakeService({"/info": [info], "/chat/completions": [completion("hello")]}) as single, \
+            FakeService({"/chat/completions": [completion("hello")]}) as multi:  # no /info: routes by model
+        for service, sent in ((single, None), (multi, "openai/gpt-4o-mini")):
+            result = cli(tmp_path, path, env={"AZURE_INFERENCE_ENDPOINT": service.url,
+                                              "AZURE_INFERENCE_CREDENTIAL": TEST_KEY})
+            assert result.returncode == 0, result.stderr
+            assert "azure:openai/gpt-4o-mini: 2/2 passed" in result.stdout
+            chats = [r["body"] for r in service.requests if r["path"].endswith("/chat/completions")]
+            assert len(chats) == 2 and {b.get("model") for b in chats} == {sent}
