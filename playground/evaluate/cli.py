@@ -86,7 +86,10 @@ class _Resolver:
             head = spec.split(":", 1)[0]
             raise UsageError(f"{option} {spec!r}: no provider {head!r} is configured (configured: {known}).{hint}")
         provider = max(matches, key=lambda p: len(p.id))
-        model = spec[len(provider.id) + 1:].strip() or None if spec != provider.id else provider.model
+        if spec == provider.id:
+            model = provider.model  # a custom endpoint's fixed model, or none (a single-model deployment)
+        else:
+            model = spec[len(provider.id) + 1:].strip() or None
         if provider.kind == GITHUB and not model:
             raise UsageError(f"{option} {spec!r}: GitHub Models needs a model, e.g. github:openai/gpt-4o-mini.")
         return self.target(provider, model, f"{provider.id}:{model}" if model else provider.id)
