@@ -305,3 +305,20 @@ def test_target_for_a_model_choice_uses_the_endpoints_limit():
     assert (target.label, target.model, target.concurrency, target.embedded, target.pool) == (
         "openai/gpt-4o · GitHub Models", "openai/gpt-4o", 6, False, "github")
     assert target_for(embedded, stub).embedded
+
+
+def test_a_page_can_plan_then_execute_in_a_thread_and_poll_progress():
+    gate = threading.Event()
+    stub = Stub(gate=gate)
+    models = [ModelTarget("m", stub, concurrency=2)]
+    run = engine.plan_evaluation(loads(FILE), models)
+    assert [c.state for c in run.cells] == [engine.PENDING] * 6 and run.progress() == engine.Progress(0, 6, 0, 0)
+    worker = threading.Thread(target=engine.execute, args=(run, models))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while sum(c.state == engine.RUNNING for c in run.cells) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [c.state for c in run.cells[:2]] == [engine.RUNNING] * 2 and run.progress().done == 0
+    gate.set()
+    worker.join(10)
+    assert run.progress() == engine.Progress(6, 6, 6, 0) and run.passed and run.wall_time > 0
