@@ -56,6 +56,9 @@ class Settings:
     request_timeout: float = 120.0
     max_retry_after: float = 10.0
     db_path: str | None = None  # None: playground.store.DEFAULT_DB_PATH
+    prompts_dir: str | None = None  # where .prompt.yml files are listed and saved; None: ./prompts
+    eval_concurrency: int = 4  # concurrent evaluation calls per cloud endpoint
+    judge_max_tokens: int = 32  # the cap on every LLM-judge call of an evaluation
 
 
 # Variable name -> (field, parser). Every variable here is documented in .env.sample.
@@ -110,6 +113,9 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_REQUEST_TIMEOUT": ("request_timeout", _seconds),
     "PLAYGROUND_MAX_RETRY_AFTER": ("max_retry_after", _seconds),
     "PLAYGROUND_DB_PATH": ("db_path", _text),
+    "PLAYGROUND_PROMPTS_DIR": ("prompts_dir", _text),
+    "PLAYGROUND_EVAL_CONCURRENCY": ("eval_concurrency", _int(1, 64)),
+    "PLAYGROUND_JUDGE_MAX_TOKENS": ("judge_max_tokens", _int(1, 4096)),
 }
 assert {f for f, _ in VARIABLES.values()} == {f.name for f in fields(Settings)}
 
