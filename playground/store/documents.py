@@ -23,6 +23,7 @@ from .records import (
     check_text,
     dump_json,
     dump_object,
+    human_size,
     image_problem,
     megabytes,
     one_line,
@@ -221,7 +222,7 @@ def _import_image(image: Any, where: str, max_bytes: int) -> dict[str, Any]:
     encoded = match.group(2)
     # Refuse before decoding an oversized image: base64 is 4 characters per 3 bytes.
     if len(encoded) > (max_bytes + 2) // 3 * 4 + 4:
-        raise InvalidImport(f"{where} is larger than {megabytes(max_bytes)}, the limit per image")
+        raise InvalidImport(f"{where} is larger than {human_size(max_bytes)}, the limit per image")
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
@@ -330,11 +331,6 @@ def _setup_lines(setup: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _size(size: int) -> str:
-    return f"{size:,} bytes" if size < 1024 else f"{size / 1024:,.1f} KB" if size < 1024 * 1024 \
-        else f"{size / (1024 * 1024):,.1f} MB"
-
-
 def _tool_call_lines(call: dict[str, Any]) -> list[str]:
     function = call["function"]
     try:  # arguments are JSON text by the wire form; shown indented when they parse
@@ -370,7 +366,7 @@ def export_markdown(conversation: Conversation) -> str:
             heading += f" · result of call `{message.tool_call_id}`"
         out += ["", "---", "", f"### {heading}", "", message.content]
         for image in message.images:
-            out += ["", f"[image: {image['name'] or 'unnamed'}, {image['mime']}, {_size(len(image['data']))}]"]
+            out += ["", f"[image: {image['name'] or 'unnamed'}, {image['mime']}, {human_size(len(image['data']))}]"]
         for call in message.tool_calls or []:
             out += _tool_call_lines(call)
         metrics = message.metrics or {}

@@ -251,7 +251,7 @@ def image_problem(image: Any, max_bytes: int) -> str | None:
         return f".data must be bytes (got {type(data).__name__})"
     data = bytes(data)
     if len(data) > max_bytes:
-        return f" is {len(data):,} bytes; the limit is {megabytes(max_bytes)} per image"
+        return f" is {len(data):,} bytes; the limit is {human_size(max_bytes)} per image"
     # The declared type must be the real one: a model API refuses a mislabeled image.
     if not data.startswith(_SIGNATURES[mime]) or (mime == "image/webp" and data[8:12] != b"WEBP"):
         return f".data is not a {mime.split('/')[1].upper()} image (its first bytes are not)"
@@ -284,6 +284,14 @@ def check_images(images: Any, max_bytes: int) -> list[dict[str, Any]]:
 
 def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
+
+
+def human_size(size: int) -> str:
+    """1,000 bytes, 2 KB, 1.5 MB."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    value, unit = (size / 1024, "KB") if size < 1024 * 1024 else (size / (1024 * 1024), "MB")
+    return f"{value:,.1f}".removesuffix(".0") + f" {unit}"
 
 
 def now() -> float:

@@ -13,7 +13,7 @@ import re
 import sqlite3
 import threading
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -66,6 +66,10 @@ class Backend:
 
     def read(self) -> Any:
         raise NotImplementedError
+
+    def migration_lock(self) -> Any:
+        """Held while migrating, so processes starting at once migrate one after the other."""
+        return nullcontext()  # SQLite: BEGIN IMMEDIATE already does it
 
     def schema_version(self, tx: Tx) -> int:
         raise NotImplementedError
@@ -190,6 +194,7 @@ class SQLiteBackend(Backend):
 # IMMEDIATE gives. `updated` is one clock for the whole database, so writers queue anyway; it
 # also keeps each writer's messages in its order when several write one conversation.
 WRITE_LOCK = 0x706C6179  # "play"
+MIGRATION_LOCK = WRITE_LOCK + 1
 
 
 @functools.lru_cache(maxsize=512)
@@ -285,6 +290,17 @@ class PostgresBackend(Backend):
         with self._transaction() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield Tx(conn, self)
+
+    @contextmanager
+    def migration_lock(self) -> Iterator[None]:
+        # A session lock on a connection of its own, taken before each migration's transaction
+        # begins: a transaction that began before another process committed its DDL would not
+        # see the new tables (an advisory lock does not refresh PostgreSQL's catalog snapshot).
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            yield
 
     def schema_version(self, tx: Tx) -> int:
         if tx.one("SELECT to_regclass('schema_version')")[0] is None:
@@ -497,16 +513,17 @@ def migrate(backend: Backend) -> None:
     with backend.read() as tx:
         if backend.schema_version(tx) == SCHEMA_VERSION:
             return  # the usual case: no write lock taken
-    for migration in MIGRATIONS:
-        with backend.write() as tx:
-            version = backend.schema_version(tx)
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{backend.location} was written by a newer Model Playground "
-                                 f"(schema {version}, this one knows {SCHEMA_VERSION})")
-            if version >= migration.version:
-                continue
-            for statement in migration.statements(backend):  # not executescript: it would COMMIT
-                tx.run(statement)
-            if migration.then is not None:
-                migration.then(tx)
-            backend.set_schema_version(tx, migration.version)
+    with backend.migration_lock():
+        for migration in MIGRATIONS:
+            with backend.write() as tx:
+                version = backend.schema_version(tx)
+                if version > SCHEMA_VERSION:
+                    raise StoreError(f"{backend.location} was written by a newer Model Playground "
+                                     f"(schema {version}, this one knows {SCHEMA_VERSION})")
+                if version >= migration.version:
+                    continue
+                for statement in migration.statements(backend):  # not executescript: it would COMMIT
+                    tx.run(statement)
+                if migration.then is not None:
+                    migration.then(tx)
+                backend.set_schema_version(tx, migration.version)
