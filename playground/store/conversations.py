@@ -16,7 +16,6 @@ from .records import (
     Conversation,
     ConversationNotFound,
     ImportLimits,
-    InvalidImport,
     Message,
     MessageNotFound,
     Summary,
@@ -386,5 +385,3 @@ def open_store(url_or_path: str | os.PathLike[str] | None = None, **options: Any
                        or DEFAULT_DB_PATH)
     return Store(url_or_path, **options)
 
-
-__all__ = ["DELETED_RETENTION_SECONDS", "InvalidImport", "OwnerStore", "Store", "open_store"]

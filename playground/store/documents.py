@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .records import (
-    IMAGE_MIMES,
     KINDS,
     MAX_COLUMN,
     MAX_IMAGE_BYTES,
@@ -335,7 +334,7 @@ def _tool_call_lines(call: dict[str, Any]) -> list[str]:
     function = call["function"]
     try:  # arguments are JSON text by the wire form; shown indented when they parse
         arguments = json.dumps(json.loads(function["arguments"]), ensure_ascii=False, indent=2)
-    except ValueError:
+    except (ValueError, RecursionError):
         arguments = function["arguments"]
     return ["", f"**Tool call** `{function['name']}` (id `{call['id']}`):", "", "```json", arguments, "```"]
 
@@ -366,7 +365,7 @@ def export_markdown(conversation: Conversation) -> str:
             heading += f" · result of call `{message.tool_call_id}`"
         out += ["", "---", "", f"### {heading}", "", message.content]
         for image in message.images:
-            out += ["", f"[image: {image['name'] or 'unnamed'}, {image['mime']}, {human_size(len(image['data']))}]"]
+            out += ["", f"[image: {one_line(image['name'] or '') or 'unnamed'}, {image['mime']}, {human_size(len(image['data']))}]"]
         for call in message.tool_calls or []:
             out += _tool_call_lines(call)
         metrics = message.metrics or {}
@@ -381,6 +380,3 @@ def export_markdown(conversation: Conversation) -> str:
 def _human(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
-
-__all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "IMAGE_MIMES", "data_url", "export_json", "export_markdown",
-           "metrics_line", "parse_import"]

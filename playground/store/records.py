@@ -43,6 +43,10 @@ class InvalidImport(StoreError, ValueError):
 
 @dataclass(frozen=True)
 class ImportLimits:
+    """What `import_json` accepts (pass `limits=` to Store to change it). add_message caps only
+    images (a reply is never refused for its size), so an export over these limits (images count
+    as base64 in the file's size) needs raised limits to import again."""
+
     max_bytes: int = 5 * 1024 * 1024
     max_title_chars: int = MAX_TITLE_CHARS
     max_messages: int = 10_000

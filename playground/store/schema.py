@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-from .records import StoreError, casefold
+from .records import StoreError
 
 # -- transactions ---------------------------------------------------------------------------------
 
@@ -122,7 +122,6 @@ class SQLiteBackend(Backend):
         conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'NORMAL'}")
-        conn.create_function("pg_casefold", 1, casefold, deterministic=True)
         return conn
 
     def _conn(self) -> sqlite3.Connection:

@@ -161,3 +161,11 @@ def test_stores_opening_a_new_database_at_once_migrate_it_once(new_store):
         thread.join(timeout=60)
     assert not errors and len(opened) == 4
     assert schema_version(opened[0]) == SCHEMA_VERSION
+
+
+def test_missing_postgres_binaries_say_how_to_install_them(monkeypatch):
+    from tests.support import postgres
+
+    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
+    with pytest.raises(RuntimeError, match=r"run `make test`, which installs Debian's postgresql package"):
+        postgres.PostgresServer()

@@ -311,6 +311,16 @@ def test_sqlite_file_is_private_and_in_wal_mode(tmp_path):
     assert (path.parent.stat().st_mode & 0o777) == 0o700
 
 
+def test_a_postgres_password_is_never_shown(postgres_server):
+    url = postgres_server.create_database()
+    store = Store(url.replace("postgres@", "postgres:hunter2@"))
+    try:
+        assert "hunter2" not in repr(store) + store.location and "***" in store.location
+    finally:
+        store.close()
+        postgres_server.drop_database(url)
+
+
 def test_default_path_is_in_the_users_data_directory():
     assert DEFAULT_DB_PATH == Path.home() / ".local/share/model-playground/playground.db"
 
