@@ -13,12 +13,12 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 WHEELHOUSE ?= $(HOME)/.cache/model-playground/wheels-avx2-noamx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev browser curl node-packages bench clean
+.PHONY: run test install install-dev browser curl postgres node-packages bench clean
 
 run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: install-dev browser curl node-packages
+test: install-dev browser curl postgres node-packages
 	$(BIN)/python -m pytest
 
 bench: install-dev browser
@@ -48,6 +48,10 @@ browser:
 # curl runs the generated cURL code in the View code tests.
 curl:
 	@command -v curl >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q curl; }
+
+# Debian's PostgreSQL server: the store tests start a throwaway one (tests/support/postgres.py).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
 
 # The npm packages the generated JavaScript code imports (Node.js 20+ with npm).
 node-packages: tests/node/node_modules/.package-lock.json

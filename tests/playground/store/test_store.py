@@ -1,5 +1,6 @@
 """The conversation store: round trips, listing and search, soft delete, presets, export and
-import (with hostile files), and several threads and processes writing at once."""
+import (with hostile files), and several threads and processes writing at once; on SQLite and on
+PostgreSQL (the `store` and `location` fixtures are parametrized over both: see conftest.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from playground.store import (
     Store,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SETUP = {"model": "gpt-4o-mini", "provider": "GitHub Models", "system_prompt": "Be brief.",
          "parameters": {"temperature": 0.7, "top_p": 0.95, "max_tokens": 512}}
 METRICS = {"prompt_tokens": 12, "completion_tokens": 40, "usage_reported": True, "finish_reason": "stop",
@@ -38,15 +39,9 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "playground.db")
-
-
 def row_counts(store: Store) -> tuple[int, int]:
-    with sqlite3.connect(store.path) as conn:
-        return (conn.execute("SELECT COUNT(*) FROM conversations").fetchone()[0],
-                conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+    with store._db.read() as tx:
+        return (tx.one("SELECT COUNT(*) FROM conversations")[0], tx.one("SELECT COUNT(*) FROM messages")[0])
 
 
 def chat(store: Store, *prompts: str, **kwargs) -> str:
@@ -293,22 +288,37 @@ def test_presets(store):
         store.save_preset("  ", {})
 
 
-def test_survives_reopening(tmp_path):
-    path = tmp_path / "nested" / "dirs" / "playground.db"
-    first = Store(path)
+def test_survives_reopening(new_store):
+    first = new_store()
     cid = chat(first, "remember me")
     first.save_preset("p", {"temperature": 0.2})
     first.delete(chat(first, "deleted"))
     first.close()
 
-    again = Store(path)
+    again = new_store()
     assert [s.id for s in again.list()] == [cid]
     assert [m.content for m in again.get(cid).messages] == ["remember me", "reply to remember me"]
     assert again.presets() == {"p": {"temperature": 0.2}}
     assert len(again.list(include_deleted=True)) == 2
+
+
+def test_sqlite_file_is_private_and_in_wal_mode(tmp_path):
+    path = tmp_path / "nested" / "dirs" / "playground.db"
+    chat(Store(path), "remember me")
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert (path.stat().st_mode & 0o777) == 0o600
+    assert (path.parent.stat().st_mode & 0o777) == 0o700
+
+
+def test_a_postgres_password_is_never_shown(postgres_server):
+    url = postgres_server.create_database()
+    store = Store(url.replace("postgres@", "postgres:hunter2@"))
+    try:
+        assert "hunter2" not in repr(store) + store.location and "***" in store.location
+    finally:
+        store.close()
+        postgres_server.drop_database(url)
 
 
 def test_default_path_is_in_the_users_data_directory():
@@ -323,7 +333,7 @@ def test_export_json_then_import_gives_an_equal_conversation(store):
     store.add_message(cid, "assistant", "cut", metrics=dict(METRICS, finish_reason="stopped"), status="partial")
     exported = store.export_json(cid)
     document = json.loads(exported)
-    assert (document["format"], document["version"]) == (EXPORT_FORMAT, 1)
+    assert (document["format"], document["version"]) == (EXPORT_FORMAT, 2)
     assert set(document) >= {"title", "kind", "setup", "messages"}
 
     copy = store.import_json(exported)
@@ -388,14 +398,15 @@ REJECTED = [
     ("not an object", "[1, 2]", "holds a list"),
     ("wrong format", edited(lambda d: d.__setitem__("format", "chatgpt-export")), "unknown format"),
     ("no format", edited(lambda d: d.pop("format")), "unknown format"),
-    ("future version", edited(lambda d: d.__setitem__("version", 2)), "unknown version 2"),
+    ("future version", edited(lambda d: d.__setitem__("version", 3)), "unknown version 3"),
     ("boolean version", edited(lambda d: d.__setitem__("version", True)), "unknown version"),
     ("messages missing", edited(lambda d: d.pop("messages")), "messages is missing"),
     ("messages not a list", edited(lambda d: d.__setitem__("messages", {"role": "user"})),
      "messages must be a list, got an object"),
     ("message not an object", edited(lambda d: d["messages"].append("hi")), "messages[2] must be an object"),
-    ("role 5", edited(set_message(1, "role", 5)), "messages[1].role must be user, assistant or system (got 5)"),
-    ("role tool", edited(set_message(0, "role", "tool")), "messages[0].role must be user, assistant or system"),
+    ("role 5", edited(set_message(1, "role", 5)),
+     "messages[1].role must be user, assistant, system or tool (got 5)"),
+    ("role tool", edited(set_message(0, "role", "tool")), "messages[0].tool_call_id is missing"),
     ("content list", edited(set_message(1, "content", ["a"])), "messages[1].content must be a string, got a list"),
     ("content missing", edited(lambda d: d["messages"][0].pop("content")), "messages[0].content is missing"),
     ("metrics string", edited(set_message(1, "metrics", "fast")),
@@ -431,13 +442,13 @@ def test_import_rejects_bad_files_and_writes_nothing(store, text, words):
     assert len(store.list(include_deleted=True)) == 1
 
 
-def test_import_rejects_a_file_over_the_size_limit_before_parsing(store):
+def test_import_rejects_a_file_over_the_size_limit_before_parsing(store, new_store):
     big = edited(set_message(0, "content", "b" * (5 * 1024 * 1024)))
     with pytest.raises(InvalidImport, match=r"file is larger than 5 MB"):
         store.import_json(big)
     with pytest.raises(InvalidImport, match=r"file is larger than 5 MB"):
         store.import_json(big.encode())
-    small = Store(store.path, limits=ImportLimits(max_bytes=100))
+    small = new_store(limits=ImportLimits(max_bytes=100))
     with pytest.raises(InvalidImport, match=r"larger than"):
         small.import_json(edited(lambda d: None))
     assert row_counts(store) == (0, 0)
@@ -466,9 +477,9 @@ def check_writers(store: Store, own: dict[str, str], shared: str) -> None:
             f"{name}-{i}" for i in range(MESSAGES_PER_WRITER)]
 
 
-def test_threads_write_at_once_without_losing_or_mixing(tmp_path):
+def test_threads_write_at_once_without_losing_or_mixing(new_store):
     # durable=False only skips the fsync per commit (5 ms here); locking is the same.
-    store = Store(tmp_path / "playground.db", durable=False)
+    store = new_store(durable=False)
     shared = store.create_conversation(SETUP)
     own: dict[str, str] = {}
     start = threading.Barrier(8)
@@ -492,12 +503,13 @@ def test_threads_write_at_once_without_losing_or_mixing(tmp_path):
         thread.join(timeout=60)
     assert not errors
     check_writers(store, own, shared)
-    check_writers(Store(store.path), own, shared)  # and on disk, seen from a fresh Store
+    check_writers(new_store(), own, shared)  # and on disk, seen from a fresh Store
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
-def test_connections_of_finished_threads_are_closed(store):
+def test_connections_of_finished_threads_are_closed(tmp_path):
     """Streamlit runs each script run on a new thread: connections must not pile up."""
+    store = Store(tmp_path / "playground.db")
     cid = store.create_conversation(SETUP)
 
     def open_files() -> int:
@@ -512,27 +524,46 @@ def test_connections_of_finished_threads_are_closed(store):
     assert open_files() <= 2 * 3  # this thread's and the last run's: the database, -wal and -shm
 
 
+def test_postgres_connections_stay_within_the_pool(postgres_server):
+    url = postgres_server.create_database()
+    store = Store(url, pool_size=3)
+    try:
+        cid = store.create_conversation(SETUP)
+        for i in range(30):
+            run = threading.Thread(target=store.add_message, args=(cid, "user", f"run {i}"))
+            run.start()
+            run.join()
+        assert len(store.get(cid).messages) == 30
+        with store._db.read() as tx:
+            count = tx.one("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()")[0]
+        assert count <= 3
+    finally:
+        store.close()
+        postgres_server.drop_database(url)
+
+
 WRITER = """
 import os, sys, time
 from playground.store import Store
-path, shared, go, name, count = sys.argv[1:]
-store = Store(path)
+location, shared, go, name, count = sys.argv[1:]
+store = Store(location)
 own = store.create_conversation({"writer": name})
 print(own, flush=True)
-while not os.path.exists(go):
+deadline = time.monotonic() + 60
+while not os.path.exists(go) and time.monotonic() < deadline:  # all start writing at once
     time.sleep(0.002)
 for i in range(int(count)):
     store.add_message(own, "user", f"{name}-{i}")
     store.add_message(shared, "user", f"{name}-{i}")
+store.close()
 """
 
 
-def test_processes_write_at_once_without_losing_or_mixing(tmp_path):
-    store = Store(tmp_path / "playground.db")
+def test_processes_write_at_once_without_losing_or_mixing(tmp_path, location, store):
     shared = store.create_conversation(SETUP)
     go = tmp_path / "go"
     names = ["p0", "p1", "p2"]
-    processes = [subprocess.Popen([sys.executable, "-c", WRITER, str(store.path), shared, str(go), name,
+    processes = [subprocess.Popen([sys.executable, "-c", WRITER, str(location), shared, str(go), name,
                                    str(MESSAGES_PER_WRITER)], cwd=ROOT, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for name in names]
     try:
