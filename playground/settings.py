@@ -59,6 +59,10 @@ class Settings:
     prompts_dir: str | None = None  # where .prompt.yml files are listed and saved; None: ./prompts
     eval_concurrency: int = 4  # concurrent evaluation calls per cloud endpoint
     judge_max_tokens: int = 32  # the cap on every LLM-judge call of an evaluation
+    database_url: Secret | None = None  # postgresql://...; None: SQLite at db_path (it may hold a password)
+    allowed_users: tuple[str, ...] = ()  # with sign-in: e-mails and @domains (playground.auth); (): anyone
+    custom_endpoints: str | None = None  # playground.netguard's policy text; None: by sign-in mode
+    user_requests_per_minute: int | None = None  # per signed-in user, per process; None: no limit
 
 
 # Variable name -> (field, parser). Every variable here is documented in .env.sample.
@@ -99,6 +103,32 @@ def _secret(name: str, value: str) -> Secret:
     return Secret(value)
 
 
+def _database_url(name: str, value: str) -> Secret:
+    if urlsplit(value).scheme not in ("postgresql", "postgres"):
+        raise SettingsError(f"{name} must be a postgresql:// URL such as postgresql://user@host/db.")
+    return Secret(value)
+
+
+def _allowed_users(name: str, value: str) -> tuple[str, ...]:
+    from .auth import parse_allowed_users
+
+    try:
+        return parse_allowed_users(value)
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error}.") from None
+
+
+def _custom_endpoints(name: str, value: str) -> str:
+    from .netguard import EndpointPolicy
+
+    try:
+        EndpointPolicy.parse(value, signed_in=True)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be off, any, or hosts such as api.example.com, host:8000, "
+                            f"*.example.com: {error}.") from None
+    return value
+
+
 VARIABLES: dict[str, tuple[str, Any]] = {
     "GITHUB_TOKEN": ("github_token", _secret),
     "GITHUB_MODELS_URL": ("github_models_url", _url),
@@ -116,6 +146,10 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_PROMPTS_DIR": ("prompts_dir", _text),
     "PLAYGROUND_EVAL_CONCURRENCY": ("eval_concurrency", _int(1, 64)),
     "PLAYGROUND_JUDGE_MAX_TOKENS": ("judge_max_tokens", _int(1, 4096)),
+    "PLAYGROUND_DATABASE_URL": ("database_url", _database_url),
+    "PLAYGROUND_ALLOWED_USERS": ("allowed_users", _allowed_users),
+    "PLAYGROUND_CUSTOM_ENDPOINTS": ("custom_endpoints", _custom_endpoints),
+    "PLAYGROUND_USER_REQUESTS_PER_MINUTE": ("user_requests_per_minute", _int(1, 1_000_000)),
 }
 assert {f for f, _ in VARIABLES.values()} == {f.name for f in fields(Settings)}
 

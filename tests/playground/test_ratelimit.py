@@ -1,0 +1,87 @@
+"""The per-user request limit: a sliding minute per owner, shared by threads, never sending a refused request."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from playground.errors import PlaygroundError
+from playground.ratelimit import LimitedTransport, RequestLimiter
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_limit_counts_per_owner_over_a_sliding_minute():
+    clock = Clock()
+    limiter = RequestLimiter(3, clock)
+    for step in range(3):
+        limiter.acquire("alice")
+        clock.now += 10
+    limiter.acquire("bob")  # Bob has his own minute
+    with pytest.raises(PlaygroundError) as refused:
+        limiter.acquire("alice")
+    assert refused.value.message == ("You have sent 3 requests in the last minute, the limit on this deployment; "
+                                     "try again in 30 s.")
+    assert refused.value.status == 429 and refused.value.retry_after == 30
+    assert limiter.used("alice") == 3  # a refused request is not counted
+    clock.now += 30  # the first request leaves the window
+    limiter.acquire("alice")
+    assert limiter.used("alice") == 3
+
+
+def test_threads_of_many_sessions_never_get_more_than_the_limit():
+    limiter = RequestLimiter(50)
+    granted, start = [], threading.Barrier(8)
+
+    def session():
+        start.wait()
+        for _ in range(20):
+            try:
+                limiter.acquire("alice")
+                granted.append(1)
+            except PlaygroundError:
+                pass
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 50
+
+
+class Recorder:
+    endpoint = "the endpoint"
+
+    def __init__(self):
+        self.sent = []
+
+    def stream_chat(self, messages, params, model=None, on_headers=None):
+        self.sent.append(messages)
+        return "stream"
+
+    def complete_chat(self, messages, params, model=None, on_headers=None):
+        self.sent.append(messages)
+        return "reply"
+
+    def model_info(self):
+        return "info"
+
+
+def test_a_limited_transport_sends_nothing_once_the_limit_is_reached():
+    inner = Recorder()
+    client = LimitedTransport(inner, RequestLimiter(2, Clock()), "alice")
+    assert client.stream_chat(["hi"], None) == "stream"
+    assert client.complete_chat(["again"], None) == "reply"
+    with pytest.raises(PlaygroundError, match="2 requests in the last minute"):
+        client.stream_chat(["third"], None)
+    assert inner.sent == [["hi"], ["again"]]
+    assert client.model_info() == "info"  # reading model info is no chat request
+    assert client.endpoint == "the endpoint"
