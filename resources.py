@@ -18,14 +18,23 @@ import streamlit as st
 
 from playground import codegen
 from playground import state as keys
+from playground.auth import (
+    AllowList,
+    AuthConfigError,
+    SignInOption,
+    User,
+    sign_in_options,
+)
 from playground.budget import RequestBudget
 from playground.catalog import CatalogCache, CatalogModel
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
+from playground.netguard import OFF, EndpointPolicy, GuardedTransport
 from playground.providers import EMBEDDED, ModelChoice, Provider, configured_providers
+from playground.ratelimit import LimitedTransport, RequestLimiter
 from playground.settings import Secret, Settings, SettingsError, load_settings
-from playground.store import DEFAULT_DB_PATH, Store
+from playground.store import DEFAULT_DB_PATH, LOCAL_OWNER, OwnerStore, Store, open_store
 from playground.types import OPENAI, ChatParams
 
 
@@ -38,6 +47,49 @@ def _secrets() -> dict[str, Any]:
         return dict(st.secrets)
     except Exception:  # no secrets.toml: Streamlit raises rather than returning nothing
         return {}
+
+
+def _auth_section() -> dict[str, Any] | None:
+    section = _secrets().get("auth")
+    return None if section is None else dict(section)
+
+
+def sign_in() -> list[SignInOption] | None:
+    """The providers to sign in with, or None: no [auth] section, local single-user mode."""
+    try:
+        return sign_in_options(_auth_section())
+    except AuthConfigError as error:  # never fall back to local mode: that would open the deployment up
+        st.error(f"Configuration error: {error}")
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def current_user() -> User | None:
+    """Who is signed in (None in local mode, or before sign-in)."""
+    if sign_in() is None:
+        return None
+    return User.from_claims(st.user.to_dict())
+
+
+def current_owner() -> str:
+    """Whose conversations, presets and evaluation runs this session reads and writes."""
+    if sign_in() is None:
+        return LOCAL_OWNER
+    user = current_user()
+    if user is None:  # the frame shows pages to signed-in users only; a page run without one stops here
+        st.stop()
+        raise AssertionError("unreachable: st.stop() raises")
+    return user.owner
+
+
+def allowed(user: User, config: Settings) -> bool:
+    return AllowList(config.allowed_users).allows(user)
+
+
+def endpoint_policy(config: Settings) -> EndpointPolicy:
+    """Where "Add an endpoint" may point: PLAYGROUND_CUSTOM_ENDPOINTS, by default any host
+    locally and none once sign-in is on."""
+    return EndpointPolicy.parse(config.custom_endpoints, signed_in=sign_in() is not None)
 
 
 def settings() -> Settings:
@@ -64,8 +116,8 @@ def providers(config: Settings) -> list[Provider]:
         st.error(error.message)
         st.stop()
     ss = st.session_state
-    return configured_providers(config, embedded.url, ss.get(keys.SESSION_TOKEN),
-                                tuple(ss.get(keys.CUSTOM_ENDPOINTS, ())))
+    custom = tuple(ss.get(keys.CUSTOM_ENDPOINTS, ())) if endpoint_policy(config).mode != OFF else ()
+    return configured_providers(config, embedded.url, ss.get(keys.SESSION_TOKEN), custom)
 
 
 @st.cache_resource
@@ -99,24 +151,45 @@ def _transport(endpoint: Endpoint, read_timeout: float, max_retry_after: float) 
     return ChatClient(endpoint, read_timeout=read_timeout, max_retry_after=max_retry_after)
 
 
-def client_for(endpoint: Endpoint, config: Settings) -> Transport:
-    return _transport(endpoint, config.request_timeout, config.max_retry_after)
-
-
 @st.cache_resource
-def _store(path: str) -> Store:
-    store = Store(path)
+def _limiter(per_minute: int) -> RequestLimiter:
+    return RequestLimiter(per_minute)
+
+
+def _configured_urls(config: Settings) -> set[str]:
+    embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel, config)
+    return {p.endpoint.url for p in configured_providers(config, embedded.url)}
+
+
+def client_for(endpoint: Endpoint, config: Settings) -> Transport:
+    """The transport for `endpoint`, as this user may use it: an endpoint the deployment did not
+    configure is re-checked against PLAYGROUND_CUSTOM_ENDPOINTS before every call, and chat
+    requests count against PLAYGROUND_USER_REQUESTS_PER_MINUTE."""
+    client: Any = _transport(endpoint, config.request_timeout, config.max_retry_after)
+    if endpoint.url not in _configured_urls(config):
+        client = GuardedTransport(client, endpoint_policy(config))
+    if config.user_requests_per_minute:
+        client = LimitedTransport(client, _limiter(config.user_requests_per_minute), current_owner())
+    return client
+
+
+# The URL takes part in the cache key only as a digest (it may hold a password).
+@st.cache_resource(hash_funcs={Secret: _digest})
+def _store(location: Secret) -> Store:
+    store = open_store(location.reveal())
     store.purge_expired()  # deleted conversations past their retention, once per process start
     return store
 
 
-def store(config: Settings) -> Store:
-    """The conversation database, shared by every session of this process (see playground.store)."""
-    return _store(config.db_path or str(DEFAULT_DB_PATH))
+def store(config: Settings) -> OwnerStore:
+    """This user's part of the conversation database, which every session of this process
+    shares (see playground.store): PLAYGROUND_DATABASE_URL, else the SQLite file."""
+    location = config.database_url or Secret(config.db_path or str(DEFAULT_DB_PATH))
+    return _store(location).scoped(current_owner())
 
 
 def chat(config: Settings) -> Chat:
-    """The chat use case over this session's state and store."""
+    """The chat use case over this session's state and this user's store."""
     return Chat(st.session_state, store(config))
 
 

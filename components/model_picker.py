@@ -11,6 +11,7 @@ from components.lazy import lazy_expander
 from playground import state as keys
 from playground.budget import BudgetReading
 from playground.catalog import CatalogModel, TierLimits, filter_models
+from playground.netguard import EndpointPolicy
 from playground.providers import AZURE, GITHUB, CustomEndpoint, ModelChoice, Provider
 from playground.settings import Secret
 
@@ -100,12 +101,15 @@ def render_session_token_input() -> None:
             st.button("Forget the token", on_click=_forget_token)
 
 
-def _add_endpoint() -> None:
+def _add_endpoint(policy: EndpointPolicy) -> None:
     ss = st.session_state
     name, url = ss[keys.CUSTOM_FORM + "name"].strip(), ss[keys.CUSTOM_FORM + "url"].strip().rstrip("/")
     parts = urlsplit(url)
     if not name or parts.scheme not in ("http", "https") or not parts.netloc:
         ss[keys.CUSTOM_ERROR] = "Give the endpoint a name and an http(s) URL such as http://localhost:8000/v1."
+        return
+    if refusal := policy.refusal(url):  # checked again before every request (netguard.GuardedTransport)
+        ss[keys.CUSTOM_ERROR] = refusal
         return
     key = ss[keys.CUSTOM_FORM + "key"].strip()
     ss[keys.CUSTOM_ENDPOINTS] = [e for e in ss[keys.CUSTOM_ENDPOINTS] if e.name != name] + [
@@ -116,7 +120,7 @@ def _add_endpoint() -> None:
         ss[keys.CUSTOM_FORM + field] = ""
 
 
-def render_custom_endpoint_form() -> None:
+def render_custom_endpoint_form(policy: EndpointPolicy) -> None:
     """Any Azure AI Model Inference or OpenAI-style endpoint: vLLM, Ollama, llama.cpp, another deployment."""
     ss = st.session_state
     expander = lazy_expander("Add an endpoint", keys.ADD_ENDPOINT_OPEN, where=st.sidebar)
@@ -128,7 +132,7 @@ def render_custom_endpoint_form() -> None:
         st.text_input("Key (optional)", key=keys.CUSTOM_FORM + "key", type="password",
                       help="Kept in this browser session only.")
         st.text_input("Model id (optional)", key=keys.CUSTOM_FORM + "model")
-        st.button("Add endpoint", on_click=_add_endpoint)
+        st.button("Add endpoint", on_click=_add_endpoint, args=(policy,))
         if ss.get(keys.CUSTOM_ERROR):
             st.error(ss[keys.CUSTOM_ERROR])
         for entry in ss.get(keys.CUSTOM_ENDPOINTS, []):

@@ -36,7 +36,7 @@ history = st.sidebar.container()  # drawn last, so it lists this run's conversat
 render_presets(chat)
 render_export_import(chat)
 render_session_token_input()
-render_custom_endpoint_form()
+render_custom_endpoint_form(resources.endpoint_policy(config))
 
 st.title("Chat")
 st.caption(f"{choice.label} — {choice.endpoint.url}")
