@@ -112,7 +112,7 @@ def _add_endpoint(policy: EndpointPolicy) -> None:
         ss[keys.CUSTOM_ERROR] = refusal
         return
     key = ss[keys.CUSTOM_FORM + "key"].strip()
-    ss[keys.CUSTOM_ENDPOINTS] = [e for e in ss[keys.CUSTOM_ENDPOINTS] if e.name != name] + [
+    ss[keys.CUSTOM_ENDPOINTS] = [e for e in ss.get(keys.CUSTOM_ENDPOINTS, []) if e.name != name] + [
         CustomEndpoint(name, url, Secret(key) if key else None, ss[keys.CUSTOM_FORM + "model"].strip() or None)]
     ss[keys.PROVIDER] = f"custom:{name}"
     ss[keys.CUSTOM_ERROR] = None
