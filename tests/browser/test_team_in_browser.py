@@ -180,3 +180,42 @@ def test_a_custom_endpoint_at_the_metadata_address_is_refused(team_app):
         alert = sidebar(alice).get_by_test_id("stAlert")
         expect(alert).to_contain_text("169.254.169.254 resolves to a link-local/metadata address", timeout=30_000)
         expect(sidebar(alice).get_by_text("metadata: http://169.254.169.254")).to_have_count(0)
+
+
+def test_two_app_processes_on_one_postgresql_share_each_users_conversations(endpoint, provider, tmp_path):
+    """Two replicas (two `streamlit run`s) share a database and the sign-in configuration: a
+    conversation written through one is listed and opened through the other, by its owner only."""
+    from tests.support.postgres import PostgresServer
+
+    try:
+        server = PostgresServer()
+    except RuntimeError as exc:  # not a skip: a missing server would hide the deployment this checks
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        secrets = tmp_path / "secrets.toml"
+        secrets.write_text(provider.secrets_toml(named="corp"))
+        env = team_env(endpoint, secrets, PLAYGROUND_DATABASE_URL=server.create_database())
+        with streamlit_app(env, tmp_path / "a" / "streamlit.log") as first, \
+                streamlit_app(env, tmp_path / "b" / "streamlit.log") as second, chromium() as browser:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            alice = context.new_page()
+            sign_in(alice, first.url, "alice", button="Sign in with Corp")
+            link = chat_and_wait(alice, "Written through the first replica")
+            # Behind a proxy both replicas share one origin, so one sign-in serves both; here each has its
+            # own port (origin), which Streamlit's cookie is bound to: Alice signs in there too, as the same user.
+            sign_in(alice, second.url, "alice", button="Sign in with Corp")
+            expect(sidebar(alice)).to_contain_text("Signed in as Alice", timeout=30_000)
+            entry = sidebar(alice).get_by_role("button", name="Written through the first replica")
+            expect(entry).to_be_visible(timeout=30_000)
+            alice.goto(second.url + "/?" + link.split("?", 1)[1])
+            messages = alice.get_by_test_id("stChatMessage")
+            expect(messages).to_have_count(2, timeout=30_000)
+            expect(messages.nth(0)).to_contain_text("Written through the first replica")
+            context.close()
+            bob_context = browser.new_context()
+            bob = bob_context.new_page()
+            sign_in(bob, second.url, "bob", button="Sign in with Corp")
+            expect(sidebar(bob).get_by_text("No saved conversations yet.")).to_be_visible(timeout=30_000)
+            bob_context.close()
+    finally:
+        server.stop()
