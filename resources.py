@@ -25,7 +25,7 @@ from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
 from playground.providers import EMBEDDED, ModelChoice, Provider, configured_providers
 from playground.settings import Secret, Settings, SettingsError, load_settings
-from playground.store import DEFAULT_DB_PATH, Store
+from playground.store import DEFAULT_DB_PATH, Store, open_store
 from playground.types import OPENAI, ChatParams
 
 
@@ -103,16 +103,16 @@ def client_for(endpoint: Endpoint, config: Settings) -> Transport:
     return _transport(endpoint, config.request_timeout, config.max_retry_after)
 
 
-@st.cache_resource
-def _store(path: str) -> Store:
-    store = Store(path)
+@st.cache_resource(show_spinner=False)
+def _store(location: str) -> Store:
+    store = open_store(location)
     store.purge_expired()  # deleted conversations past their retention, once per process start
     return store
 
 
 def store(config: Settings) -> Store:
     """The conversation database, shared by every session of this process (see playground.store)."""
-    return _store(config.db_path or str(DEFAULT_DB_PATH))
+    return _store(config.database_url or config.db_path or str(DEFAULT_DB_PATH))
 
 
 def chat(config: Settings) -> Chat:

@@ -56,6 +56,7 @@ class Settings:
     request_timeout: float = 120.0
     max_retry_after: float = 10.0
     db_path: str | None = None  # None: playground.store.DEFAULT_DB_PATH
+    database_url: str | None = None  # postgresql://...: the store lives in PostgreSQL instead of SQLite
     prompts_dir: str | None = None  # where .prompt.yml files are listed and saved; None: ./prompts
     eval_concurrency: int = 4  # concurrent evaluation calls per cloud endpoint
     judge_max_tokens: int = 32  # the cap on every LLM-judge call of an evaluation
@@ -91,6 +92,12 @@ def _seconds(name: str, value: str) -> float:
     return number
 
 
+def _postgres_url(name: str, value: str) -> str:
+    if urlsplit(value).scheme not in ("postgresql", "postgres"):
+        raise SettingsError(f"{name} must be a postgresql:// URL such as postgresql://user@host/playground.")
+    return value
+
+
 def _text(name: str, value: str) -> str:
     return value
 
@@ -113,6 +120,7 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_REQUEST_TIMEOUT": ("request_timeout", _seconds),
     "PLAYGROUND_MAX_RETRY_AFTER": ("max_retry_after", _seconds),
     "PLAYGROUND_DB_PATH": ("db_path", _text),
+    "PLAYGROUND_DATABASE_URL": ("database_url", _postgres_url),
     "PLAYGROUND_PROMPTS_DIR": ("prompts_dir", _text),
     "PLAYGROUND_EVAL_CONCURRENCY": ("eval_concurrency", _int(1, 64)),
     "PLAYGROUND_JUDGE_MAX_TOKENS": ("judge_max_tokens", _int(1, 4096)),

@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from ..messages import metrics_line
 from .records import (
     KINDS,
     MAX_COLUMN,
@@ -289,24 +290,6 @@ def _import_time(value: Any, where: str) -> float | None:
 
 
 # -- markdown -------------------------------------------------------------------------------------
-
-def metrics_line(metrics: dict[str, Any]) -> str:
-    """Tokens, finish reason, first-token time and speed, as under a reply in the chat."""
-    parts = []
-    prompt, completion = metrics.get("prompt_tokens"), metrics.get("completion_tokens")
-    if completion is not None:
-        approx = "" if metrics.get("usage_reported", True) else "~"
-        head = f"{prompt} prompt + " if prompt is not None else ""
-        parts.append(f"{head}{approx}{completion} completion tokens")
-    parts.append(f"finish: {metrics.get('finish_reason') or 'unknown'}")
-    if isinstance(metrics.get("ttft_s"), (int, float)):
-        parts.append(f"first token {metrics['ttft_s']:.2f} s")
-    if isinstance(metrics.get("tokens_per_s"), (int, float)):
-        parts.append(f"{metrics['tokens_per_s']:.1f} tokens/s")
-    if metrics.get("json_valid") is not None:
-        parts.append("valid JSON" if metrics["json_valid"] else "NOT valid JSON")
-    return " · ".join(parts)
-
 
 def _setup_lines(setup: dict[str, Any]) -> list[str]:
     lines: list[str] = []
