@@ -44,13 +44,13 @@ def export_json(conversation: Conversation) -> str:
     for m in conversation.messages:
         message: dict[str, Any] = {"role": m.role, "content": m.content, "status": m.status,
                                    "column": m.column, "metrics": m.metrics, "created": _iso(m.created)}
-        if m.tool_calls is not None:
-            message["tool_calls"] = m.tool_calls
+        if m.tool_calls:
+            message["tool_calls"] = list(m.tool_calls)
         if m.tool_call_id is not None:
             message["tool_call_id"] = m.tool_call_id
         if m.images:
-            message["images"] = [{"url": data_url(image["mime"], image["data"]), "detail": image["detail"],
-                                  "name": image["name"]} for image in m.images]
+            message["images"] = [{"url": image.data_url, "detail": image.detail, "name": image.name}
+                                 for image in m.images]
         messages.append(message)
     document = {
         "format": EXPORT_FORMAT,
@@ -63,10 +63,6 @@ def export_json(conversation: Conversation) -> str:
         "messages": messages,
     }
     return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-
-
-def data_url(mime: str, data: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _iso(timestamp: float) -> str:
@@ -348,8 +344,9 @@ def export_markdown(conversation: Conversation) -> str:
             heading += f" · result of call `{message.tool_call_id}`"
         out += ["", "---", "", f"### {heading}", "", message.content]
         for image in message.images:
-            out += ["", f"[image: {one_line(image['name'] or '') or 'unnamed'}, {image['mime']}, {human_size(len(image['data']))}]"]
-        for call in message.tool_calls or []:
+            name = one_line(image.name or "") or "unnamed"
+            out += ["", f"[image: {name}, {image.mime}, {human_size(len(image.data))}]"]
+        for call in message.tool_calls:
             out += _tool_call_lines(call)
         metrics = message.metrics or {}
         if message.status == "partial":
