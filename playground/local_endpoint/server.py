@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
-from .model import CONTEXT_LENGTH, MODEL_NAME, MODEL_PROVIDER, ClientGone, EmbeddedModel, ModelInfo
+from .model import MODEL_NAME, MODEL_PROVIDER, ClientGone, EmbeddedModel, ModelInfo
 from .validation import ChatRequest, RequestError, parse_json, validate_chat_request
 
 PREFIXES = ("", "/v1", "/openai/v1")
@@ -65,9 +65,11 @@ class EndpointServer(ThreadingHTTPServer):
         return getattr(self.model, "info", None)
 
     def host_allowed(self, header: str | None) -> bool:
-        """Whether a Host header names this server: a loopback name or the bound address at
-        our port; when bound to every interface, any IP literal and `localhost`; and the names
-        given with --allowed-host (at any port: a proxy in front may use its own)."""
+        """Whether a Host header names this server. Bound to one address: a loopback name or
+        that address, at our port. Bound to every interface: any IP literal and `localhost`, at
+        any port (a NAT or container may map another; an address literal cannot be rebound to
+        another site). Always: the names given with --allowed-host, at any port (a proxy or
+        port forward in front uses its own)."""
         if not header:
             return False
         parts = urlsplit("//" + header)
@@ -75,19 +77,21 @@ class EndpointServer(ThreadingHTTPServer):
             host, port = (parts.hostname or "").lower(), parts.port
         except ValueError:  # a port that is not a number
             return False
+        if not host:
+            return False
         if host in self.allowed_hosts:
+            return True
+        if self.bound_host in WILDCARD_HOSTS:
+            if host == "localhost":
+                return True
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                return False
             return True
         if port is not None and port != self.server_address[1]:
             return False
-        if host in LOOPBACK_NAMES or host == self.bound_host.lower().strip("[]"):
-            return True
-        if self.bound_host in WILDCARD_HOSTS:
-            try:
-                ipaddress.ip_address(host)
-                return True
-            except ValueError:
-                return False
-        return False
+        return host in LOOPBACK_NAMES or host == self.bound_host.lower().strip("[]")
 
 
 class Handler(BaseHTTPRequestHandler):
