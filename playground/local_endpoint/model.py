@@ -396,6 +396,8 @@ class LocalModel:
                 finish_reason = None
                 emitted = 0
                 call = _CallStream(request) if request.tool_mode else None
+                for delta in call.announce() if call is not None else []:
+                    yield chunk(index, {"tool_calls": [delta]})
                 chunks, log = self._generate(request, stream=True, index=index)
                 try:
                     for part in chunks:
@@ -456,6 +458,15 @@ class _CallStream:
         self._text = CallText()
         self._announced = False
         self._id = _new_call_id()
+        # With one tool allowed and a call required, the grammar settles the name before the
+        # first token: announce the call at once instead of after the model spells the name.
+        self._settled = request.tools[0]["function"]["name"] if not self._auto and len(request.tools) == 1 else None
+
+    def announce(self) -> list[dict[str, Any]]:
+        if self._settled is None:
+            return []
+        self._announced = True
+        return [{"index": 0, "id": self._id, "type": "function", "function": {"name": self._settled, "arguments": ""}}]
 
     def feed(self, piece: str) -> bool:
         """Take a piece of the reply; True if it belongs to a call (False: plain text)."""
