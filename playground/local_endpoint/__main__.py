@@ -13,7 +13,8 @@ from .server import DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BODY_BYTES, EndpointServer, 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m playground.local_endpoint",
-        description="Serve the embedded SmolLM2 model over the Azure AI Model Inference API.",
+        description="Serve a local GGUF model (default: the embedded SmolLM2-135M-Instruct) over the "
+                    "Azure AI Model Inference API and OpenAI's v1 chat completions API.",
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
@@ -38,18 +39,12 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.parallel < 1:
         parser.error("--parallel must be at least 1")
-    from .model import MODEL_VARIABLE, EmbeddedModel, ModelFileError, check_model_file
+    from .model import MODEL_VARIABLE, EmbeddedModel, ModelFileError
 
-    if args.model:
-        try:
-            check_model_file(args.model)  # before loading llama.cpp, so the message comes at once
-        except ModelFileError as exc:
-            print(f"local-endpoint: cannot serve the model {args.model!r} (--model, {MODEL_VARIABLE}): {exc}",
-                  file=sys.stderr, flush=True)
-            sys.exit(2)
     try:
+        # The file is checked (exists, readable, GGUF) before llama.cpp is asked to load it.
         model = EmbeddedModel(model_path=args.model, n_threads=args.threads, parallel=args.parallel)
-    except (ModelFileError, ValueError) as exc:  # llama.cpp refuses the file
+    except (ModelFileError, ValueError) as exc:  # ValueError: llama.cpp refuses the file
         print(f"local-endpoint: cannot serve the model {args.model!r} (--model, {MODEL_VARIABLE}): {exc}",
               file=sys.stderr, flush=True)
         sys.exit(2)

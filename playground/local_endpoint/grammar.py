@@ -100,7 +100,7 @@ def render_call(name: str, arguments: str) -> str:
     try:
         value = json.loads(arguments)
     except (TypeError, ValueError):
-        return '{"name": %s, "arguments": %s}' % (json.dumps(name), arguments)
+        return f'{{"name": {json.dumps(name)}, "arguments": {arguments}}}'
     return json.dumps({"name": name, "arguments": value})
 
 

@@ -78,7 +78,7 @@ def test_a_file_without_a_name_is_named_after_its_stem(tmp_path):
 
 def run_endpoint(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "playground.local_endpoint", "--port", "0", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
 
 
 @pytest.mark.parametrize("kind", ["missing", "not gguf", "directory"])

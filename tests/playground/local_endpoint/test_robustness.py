@@ -101,7 +101,7 @@ def test_every_finished_json_schema_reply_parses(endpoint, stream):
         assert status == 200
         if stream:
             text = "".join(c["delta"].get("content") or "" for e in result for c in e["choices"])
-            finish = [c["finish_reason"] for e in result for c in e["choices"] if c["finish_reason"]][0]
+            finish = next(c["finish_reason"] for e in result for c in e["choices"] if c["finish_reason"])
         else:
             text, finish = result["choices"][0]["message"]["content"], result["choices"][0]["finish_reason"]
         if finish == "stop":

@@ -137,8 +137,8 @@ def test_azure_sdk_streamed_call_reassembles_as_its_sample_does(endpoint):
 
 def test_openai_sdk_streamed_call_reassembles_from_deltas(endpoint):
     client = oai(endpoint.url + "/openai/v1")
-    params = dict(model=MODEL, messages=[{"role": "user", "content": ASK}], tools=OPENAI_TOOLS,
-                  tool_choice=FORCE_WEATHER, max_tokens=100, seed=5)
+    params = {"model": MODEL, "messages": [{"role": "user", "content": ASK}], "tools": OPENAI_TOOLS,
+              "tool_choice": FORCE_WEATHER, "max_tokens": 100, "seed": 5}
     calls: dict[int, dict] = {}
     deltas = []
     for chunk in client.chat.completions.create(stream=True, **params):
