@@ -13,7 +13,7 @@ from typing import Any
 
 from . import grammar
 
-ROLES = ("system", "user", "assistant", "tool")
+ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_STOP_SEQUENCES = 4
 
 # Parameters of the API (the Azure AI Model Inference API and OpenAI's v1 chat completions)
@@ -157,6 +157,8 @@ def _messages(body: dict) -> list[dict[str, str]]:
         if role not in ROLES:
             raise _invalid(f"{where}.role", f"'{where}.role' must be one of {', '.join(ROLES)}; got {json.dumps(role)[:40]}.")
         content = message.get("content")
+        if role == "developer":  # OpenAI's newer name for the system role
+            role = "system"
         if role == "assistant" and message.get("tool_calls"):
             # The model sees its earlier calls as it wrote them; content may be null.
             calls = _past_tool_calls(message["tool_calls"], f"{where}.tool_calls")

@@ -49,6 +49,14 @@ def test_chat_completion(base_url):
     assert result.usage.completion_tokens <= 8 and result.usage.prompt_tokens > 5
 
 
+def test_a_developer_message_is_the_system_prompt(base_url):
+    def prompt_tokens(role: str) -> int:
+        return oai(base_url).chat.completions.create(model=MODEL, max_tokens=1, messages=[
+            {"role": role, "content": "You are a pirate."}, *USER]).usage.prompt_tokens
+
+    assert prompt_tokens("developer") == prompt_tokens("system")
+
+
 def test_stream_with_include_usage_ends_with_a_usage_chunk_without_choices(base_url):
     chunks = list(oai(base_url).chat.completions.create(
         model=MODEL, messages=USER, max_tokens=6, stream=True, stream_options={"include_usage": True},
