@@ -292,7 +292,15 @@ class LocalModel:
     # --- requests ---------------------------------------------------------------------------
 
     def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int:
-        result = self._formatter(messages=messages)
+        import jinja2
+
+        try:
+            result = self._formatter(messages=messages)
+        except (jinja2.TemplateError, ValueError) as exc:
+            # A GGUF's own template may refuse a conversation (roles that must alternate, no
+            # system or tool role): the client can change that, so it is a 400, not a 500.
+            raise RequestError(400, "invalid_parameter", f"The model's chat template refuses these messages: {exc}",
+                               "messages") from None
         return len(self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
 
     def check_fits(self, request: ChatRequest) -> int:

@@ -146,3 +146,21 @@ def test_context_length_can_be_lowered_but_not_raised(tmp_path):
         running.stop()
     done = run_endpoint("--context-length", "99999", *TEST_THREADS)
     assert done.returncode != 0 and "--context-length" in done.stderr and "8192" in done.stderr
+
+
+def test_a_chat_template_that_refuses_the_conversation_is_a_400():
+    """Some GGUF templates (Mistral's, Gemma's) raise on roles they do not take, such as `tool`."""
+    from llama_cpp.llama_chat_format import MISTRAL_INSTRUCT_CHAT_TEMPLATE, Jinja2ChatFormatter
+
+    from playground.local_endpoint.model import LocalModel
+    from playground.local_endpoint.validation import RequestError, validate_chat_request
+
+    model = LocalModel(n_threads=1, n_ctx=512)
+    model._formatter = Jinja2ChatFormatter(template=MISTRAL_INSTRUCT_CHAT_TEMPLATE, eos_token="</s>", bos_token="<s>")
+    request = validate_chat_request({"messages": [{"role": "user", "content": "Hi"},
+                                                  {"role": "tool", "tool_call_id": "call_1", "content": "24"}]},
+                                    512, None)
+    with pytest.raises(RequestError) as caught:
+        model.check_fits(request)
+    assert caught.value.status == 400 and caught.value.param == "messages"
+    assert "Only user and assistant roles are supported" in caught.value.message
