@@ -53,6 +53,7 @@ class Settings:
     local_api_key: Secret | None = None
     local_threads: int | None = None
     local_parallel: int | None = None
+    local_model: str | None = None  # a GGUF file; None: the embedded SmolLM2
     request_timeout: float = 120.0
     max_retry_after: float = 10.0
     db_path: str | None = None  # None: playground.store.DEFAULT_DB_PATH
@@ -117,6 +118,7 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_LOCAL_API_KEY": ("local_api_key", _secret),
     "PLAYGROUND_LOCAL_THREADS": ("local_threads", _int(1, 256)),
     "PLAYGROUND_LOCAL_PARALLEL": ("local_parallel", _int(1, 16)),
+    "PLAYGROUND_LOCAL_MODEL": ("local_model", _text),
     "PLAYGROUND_REQUEST_TIMEOUT": ("request_timeout", _seconds),
     "PLAYGROUND_MAX_RETRY_AFTER": ("max_retry_after", _seconds),
     "PLAYGROUND_DB_PATH": ("db_path", _text),
