@@ -19,6 +19,8 @@ run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: install-dev browser curl postgres node-packages
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: install-dev browser

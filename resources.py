@@ -173,10 +173,9 @@ def client_for(endpoint: Endpoint, config: Settings) -> Transport:
     return client
 
 
-# The URL takes part in the cache key only as a digest (it may hold a password).
-@st.cache_resource(hash_funcs={Secret: _digest})
-def _store(location: Secret) -> Store:
-    store = open_store(location.reveal())
+@st.cache_resource(show_spinner=False)
+def _store(location: str) -> Store:
+    store = open_store(location)
     store.purge_expired()  # deleted conversations past their retention, once per process start
     return store
 
@@ -184,8 +183,7 @@ def _store(location: Secret) -> Store:
 def store(config: Settings) -> OwnerStore:
     """This user's part of the conversation database, which every session of this process
     shares (see playground.store): PLAYGROUND_DATABASE_URL, else the SQLite file."""
-    location = config.database_url or Secret(config.db_path or str(DEFAULT_DB_PATH))
-    return _store(location).scoped(current_owner())
+    return _store(config.database_url or config.db_path or str(DEFAULT_DB_PATH)).scoped(current_owner())
 
 
 def chat(config: Settings) -> Chat:

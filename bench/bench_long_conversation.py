@@ -103,6 +103,8 @@ def apptest_reruns(messages: list[dict], reruns: int, port: int, work: Path) -> 
     from streamlit.testing.v1 import AppTest
 
     from playground import state
+    from playground.chat import SHOWN_STEP
+    from playground.messages import Message
 
     # Setting session_state before the first run warns about a missing ScriptRunContext: expected here.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
@@ -114,12 +116,13 @@ def apptest_reruns(messages: list[dict], reruns: int, port: int, work: Path) -> 
     page = str(ROOT / "pages" / "chat.py")
     long_page, all_page, empty_page = (AppTest.from_file(page, default_timeout=120) for _ in range(3))
     for at in (long_page, all_page):
-        at.session_state["chat_messages"] = [dict(m) for m in messages]
+        at.session_state["chat_messages"] = [Message(m["role"], m["content"], metrics=m.get("metrics"))
+                                             for m in messages]
     all_page.session_state[state.SHOWN] = len(messages)
     for at in (long_page, all_page, empty_page):  # first runs: imports, cached resources
         at.run()
         assert not at.exception, at.exception
-    assert len(long_page.chat_message) == min(len(messages), state.SHOWN_STEP), len(long_page.chat_message)
+    assert len(long_page.chat_message) == min(len(messages), SHOWN_STEP), len(long_page.chat_message)
     assert len(all_page.chat_message) == len(messages), len(all_page.chat_message)
     long_times, all_times, empty_times = [], [], []
     for _ in range(reruns):

@@ -17,12 +17,12 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from playground.client import ChatClient, ChatParams, Endpoint  # noqa: E402
+from playground.client import ChatClient, ChatParams, Endpoint, Transport  # noqa: E402
 from playground.settings import Secret  # noqa: E402
 
 
 @st.cache_resource
-def client() -> ChatClient:
+def client() -> Transport:
     key = os.environ.get("AZURE_INFERENCE_CREDENTIAL") or "bench"
     return ChatClient(Endpoint(os.environ["AZURE_INFERENCE_ENDPOINT"], "bench endpoint", Secret(key)))
 

@@ -148,7 +148,7 @@ class Chat:
             return conversation.kind
         self.new()
         self.state[keys.CONVERSATION_ID] = conversation.id
-        self.state[keys.MESSAGES] = [Message.from_stored(m) for m in conversation.messages]
+        self.state[keys.MESSAGES] = list(conversation.messages)
         self.apply_setup(conversation.setup)
         provider = conversation.setup.get("provider")
         if isinstance(provider, str):

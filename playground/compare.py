@@ -87,7 +87,7 @@ def open_comparison(state: MutableMapping[str, Any], store: Any, conversation_id
         return conversation.kind
     new_comparison(state)
     state[keys.COMPARE_CONVERSATION_ID] = conversation.id
-    state[keys.COMPARE_HISTORY] = [Message.from_stored(m) for m in conversation.messages
+    state[keys.COMPARE_HISTORY] = [m for m in conversation.messages
                                    if m.role in ("user", "assistant")]
     setup = conversation.setup
     columns = [c for c in setup.get("columns") or () if isinstance(c, dict)][:MAX_COLUMNS]

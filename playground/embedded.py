@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from .client import PlaygroundError
-from .local_endpoint.model import MODEL_NAME
+from .local_endpoint.model import MODEL_VARIABLE, ModelFileError, check_model_file
 from .settings import Settings
 
 STARTUP_TIMEOUT = 60.0
@@ -29,17 +29,22 @@ class EmbeddedEndpoint:
             self.process.wait(timeout=10)
 
 
+def _ours(headers) -> bool:
+    return headers.get("Server", "").startswith("playground-local-endpoint")
+
+
 def _probe(url: str, api_key: str | None) -> str | None:
-    """'ours' if our endpoint answers at url, 'other' if something else does, None if nothing."""
+    """'ours' if our endpoint answers at url, 'other' if something else does, None if nothing.
+    Ours says so in its Server header (whatever model it serves: PLAYGROUND_LOCAL_MODEL)."""
     request = urllib.request.Request(url + "/info")
     if api_key:
         request.add_header("api-key", api_key)
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
             body = json.loads(response.read() or b"{}")
-            return "ours" if body.get("model_name") == MODEL_NAME else "other"
+            return "ours" if _ours(response.headers) and "model_name" in body else "other"
     except urllib.error.HTTPError as error:
-        return "ours" if error.code == 401 and error.headers.get("Server", "").startswith("playground") else "other"
+        return "ours" if error.code == 401 and _ours(error.headers) else "other"
     except (urllib.error.URLError, OSError, ValueError):
         return None
 
@@ -47,6 +52,12 @@ def _probe(url: str, api_key: str | None) -> str | None:
 def ensure_embedded_endpoint(settings: Settings) -> EmbeddedEndpoint:
     host = settings.local_host
     url = f"http://{host}:{settings.local_port}"
+    if settings.local_model:
+        try:
+            check_model_file(settings.local_model)
+        except ModelFileError as exc:
+            raise PlaygroundError(f"{MODEL_VARIABLE} is set to {settings.local_model!r}, which the embedded "
+                                  f"endpoint cannot serve: {exc}.") from None
     key = settings.local_api_key.reveal() if settings.local_api_key else None
     found = _probe(url, key)
     if found == "ours":
@@ -61,6 +72,8 @@ def ensure_embedded_endpoint(settings: Settings) -> EmbeddedEndpoint:
         command += ["--threads", str(settings.local_threads)]
     if settings.local_parallel:
         command += ["--parallel", str(settings.local_parallel)]
+    if settings.local_model:
+        command += ["--model", settings.local_model]
     env = dict(os.environ)
     if key:
         env["PLAYGROUND_LOCAL_API_KEY"] = key  # the environment, not argv: argv is visible in `ps`

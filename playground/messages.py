@@ -51,6 +51,7 @@ class Message:
     status: str = COMPLETE
     column: int | None = None  # the Compare column that wrote a reply; None in a chat
     id: int | None = None  # the store's id, once saved
+    created: float = 0.0  # when the store saved it (Unix time)
 
     def wire(self) -> dict[str, Any]:
         """The message as the chat APIs take it (no metrics, no ids)."""
@@ -67,16 +68,6 @@ class Message:
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
         return out
-
-    @classmethod
-    def from_stored(cls, stored: Any) -> Message:
-        """A message as the store gives it back (playground.store.Message)."""
-        images = tuple(Image(i["mime"], i["data"], i.get("detail"), i.get("name"))
-                       for i in getattr(stored, "images", None) or ())
-        return cls(stored.role, stored.content, images=images,
-                   tool_calls=tuple(getattr(stored, "tool_calls", None) or ()),
-                   tool_call_id=getattr(stored, "tool_call_id", None), metrics=stored.metrics,
-                   status=stored.status, column=stored.column, id=stored.id)
 
     def stored(self) -> dict[str, Any]:
         """Keyword arguments for the store's `add_message` (after the conversation id)."""

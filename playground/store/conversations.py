@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from ..messages import Image
 from . import documents
 from .records import (
     KINDS,
@@ -76,17 +77,16 @@ class OwnerStore:
                 return None
             rows = tx.all("SELECT id, role, content, metrics, status, column_index, created, tool_calls, "
                           "tool_call_id FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
-            images: dict[int, list[dict[str, Any]]] = {}
+            images: dict[int, list[Image]] = {}
             for message_id, mime, data, detail, name in tx.all(
                     "SELECT a.message_id, a.mime, a.data, a.detail, a.name FROM attachments a "
                     "JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ? "
                     "ORDER BY a.message_id, a.position", (conversation_id,)):
-                images.setdefault(message_id, []).append(
-                    {"mime": mime, "data": bytes(data), "detail": detail, "name": name})
+                images.setdefault(message_id, []).append(Image(mime, bytes(data), detail, name))
         messages = [Message(id=r[0], role=r[1], content=db.untext(r[2]),
                             metrics=None if r[3] is None else json.loads(r[3]), status=r[4], column=r[5],
-                            created=r[6], tool_calls=None if r[7] is None else json.loads(r[7]),
-                            tool_call_id=r[8], images=images.get(r[0], [])) for r in rows]
+                            created=r[6], tool_calls=tuple(json.loads(r[7])) if r[7] is not None else (),
+                            tool_call_id=r[8], images=tuple(images.get(r[0], ()))) for r in rows]
         return Conversation(id=row[0], title=row[1], kind=row[2], setup=json.loads(row[3]), created=row[4],
                             updated=row[5], deleted_at=row[6], messages=messages)
 

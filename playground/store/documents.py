@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from ..messages import metrics_line
 from .records import (
     KINDS,
     MAX_COLUMN,
@@ -43,13 +44,13 @@ def export_json(conversation: Conversation) -> str:
     for m in conversation.messages:
         message: dict[str, Any] = {"role": m.role, "content": m.content, "status": m.status,
                                    "column": m.column, "metrics": m.metrics, "created": _iso(m.created)}
-        if m.tool_calls is not None:
-            message["tool_calls"] = m.tool_calls
+        if m.tool_calls:
+            message["tool_calls"] = list(m.tool_calls)
         if m.tool_call_id is not None:
             message["tool_call_id"] = m.tool_call_id
         if m.images:
-            message["images"] = [{"url": data_url(image["mime"], image["data"]), "detail": image["detail"],
-                                  "name": image["name"]} for image in m.images]
+            message["images"] = [{"url": image.data_url, "detail": image.detail, "name": image.name}
+                                 for image in m.images]
         messages.append(message)
     document = {
         "format": EXPORT_FORMAT,
@@ -62,10 +63,6 @@ def export_json(conversation: Conversation) -> str:
         "messages": messages,
     }
     return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-
-
-def data_url(mime: str, data: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _iso(timestamp: float) -> str:
@@ -290,24 +287,6 @@ def _import_time(value: Any, where: str) -> float | None:
 
 # -- markdown -------------------------------------------------------------------------------------
 
-def metrics_line(metrics: dict[str, Any]) -> str:
-    """Tokens, finish reason, first-token time and speed, as under a reply in the chat."""
-    parts = []
-    prompt, completion = metrics.get("prompt_tokens"), metrics.get("completion_tokens")
-    if completion is not None:
-        approx = "" if metrics.get("usage_reported", True) else "~"
-        head = f"{prompt} prompt + " if prompt is not None else ""
-        parts.append(f"{head}{approx}{completion} completion tokens")
-    parts.append(f"finish: {metrics.get('finish_reason') or 'unknown'}")
-    if isinstance(metrics.get("ttft_s"), (int, float)):
-        parts.append(f"first token {metrics['ttft_s']:.2f} s")
-    if isinstance(metrics.get("tokens_per_s"), (int, float)):
-        parts.append(f"{metrics['tokens_per_s']:.1f} tokens/s")
-    if metrics.get("json_valid") is not None:
-        parts.append("valid JSON" if metrics["json_valid"] else "NOT valid JSON")
-    return " · ".join(parts)
-
-
 def _setup_lines(setup: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     model = setup.get("model", setup.get("model_label"))
@@ -365,8 +344,9 @@ def export_markdown(conversation: Conversation) -> str:
             heading += f" · result of call `{message.tool_call_id}`"
         out += ["", "---", "", f"### {heading}", "", message.content]
         for image in message.images:
-            out += ["", f"[image: {one_line(image['name'] or '') or 'unnamed'}, {image['mime']}, {human_size(len(image['data']))}]"]
-        for call in message.tool_calls or []:
+            name = one_line(image.name or "") or "unnamed"
+            out += ["", f"[image: {name}, {image.mime}, {human_size(len(image.data))}]"]
+        for call in message.tool_calls:
             out += _tool_call_lines(call)
         metrics = message.metrics or {}
         if message.status == "partial":

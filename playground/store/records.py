@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..messages import Message
+
 KINDS = ("chat", "compare")
 ROLES = ("system", "user", "assistant", "tool")
 STATUSES = ("complete", "partial")
@@ -52,36 +54,6 @@ class ImportLimits:
     max_messages: int = 10_000
     max_content_chars: int = 1_000_000
     max_setup_bytes: int = 64 * 1024
-
-
-@dataclass
-class Message:
-    id: int
-    role: str
-    content: str
-    metrics: dict[str, Any] | None = None
-    status: str = "complete"
-    column: int | None = None
-    created: float = 0.0
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_call_id: str | None = None
-    # [{"mime": "image/png", "data": b"...", "detail": "auto" | "low" | "high" | None, "name": str | None}]
-    images: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The session-state shape (`playground.state`): role, content, and metrics if any,
-        plus id, status and column; tool_calls, tool_call_id and images only when present."""
-        out: dict[str, Any] = {"id": self.id, "role": self.role, "content": self.content,
-                               "status": self.status, "column": self.column}
-        if self.metrics is not None:
-            out["metrics"] = self.metrics
-        if self.tool_calls is not None:
-            out["tool_calls"] = self.tool_calls
-        if self.tool_call_id is not None:
-            out["tool_call_id"] = self.tool_call_id
-        if self.images:
-            out["images"] = self.images
-        return out
 
 
 @dataclass

@@ -26,6 +26,11 @@ def limited(tmp_path_factory):
     running.stop()
 
 
+def host(port: int) -> bytes:
+    """The Host header of a raw request (the endpoint refuses names it does not serve)."""
+    return b"127.0.0.1:%d" % port
+
+
 def post(port: int, body: bytes, headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
@@ -58,11 +63,11 @@ def test_a_body_over_the_limit_gets_413_with_a_json_error_and_the_server_stays_u
 def test_the_refused_body_is_never_read_as_a_next_request(limited):
     # The over-limit body hides a second request; after the 413 the server must hang up
     # rather than parse the body as one (request smuggling on a keep-alive connection).
-    hidden = b"GET /info HTTP/1.1\r\nHost: x\r\n\r\n"
+    hidden = b"GET /info HTTP/1.1\r\nHost: %s\r\n\r\n" % host(limited.port)
     body = hidden + b" " * (LIMIT * 2)
     with socket.create_connection(("127.0.0.1", limited.port), timeout=10) as sock:
-        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (host(limited.port), len(body), body))
         answer = b""
         try:
             while piece := sock.recv(65536):
@@ -76,8 +81,8 @@ def test_the_refused_body_is_never_read_as_a_next_request(limited):
 def test_a_huge_announced_body_is_refused_without_waiting_for_it(limited):
     # Announce 1 GB and send none of it: the answer must come from the header alone.
     with socket.create_connection(("127.0.0.1", limited.port), timeout=10) as sock:
-        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 1000000000\r\n\r\n{\"messages\": [")
+        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000000000\r\n\r\n{\"messages\": [" % host(limited.port))
         answer = b""
         while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
             piece = sock.recv(65536)
@@ -109,7 +114,8 @@ def test_a_body_at_the_limit_is_accepted(limited):
 
 def test_the_default_limit_is_8_mib(endpoint):
     with socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) as sock:
-        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (8 * 1024 * 1024 + 1))
+        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n"
+                     % (host(endpoint.port), 8 * 1024 * 1024 + 1))
         head = sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 413")
 
@@ -149,7 +155,8 @@ def test_no_key_and_odd_header_forms_get_401(keyed_endpoint):
 def test_non_ascii_keys_get_401_not_500(keyed_endpoint):
     for raw in ("é".encode(), "ключ".encode(), b"\xff\xfe", TEST_KEY.encode() + "é".encode()):
         with socket.create_connection(("127.0.0.1", keyed_endpoint.port), timeout=10) as sock:
-            sock.sendall(b"GET /info HTTP/1.1\r\nHost: x\r\napi-key: " + raw + b"\r\nConnection: close\r\n\r\n")
+            sock.sendall(b"GET /info HTTP/1.1\r\nHost: " + host(keyed_endpoint.port) + b"\r\napi-key: " + raw
+                         + b"\r\nConnection: close\r\n\r\n")
             answer = b""
             while piece := sock.recv(65536):
                 answer += piece

@@ -133,7 +133,11 @@ def test_a_preflight_is_not_granted_and_the_endpoint_keeps_serving(endpoint):
 
 
 def test_the_keyed_endpoint_sends_no_cors_headers_on_401(keyed_endpoint):
-    status, headers, body = request(keyed_endpoint.port, "POST", "/chat/completions", HELLO, ORIGIN)
+    status, headers, body = request(keyed_endpoint.port, "POST", "/chat/completions", HELLO)
     assert status == 401
     assert not [name for name in headers if name.startswith("access-control-")]
     assert json.loads(body)["error"]["code"] == "unauthorized"
+    # A page of another origin is refused before the key is even looked at.
+    status, headers, body = request(keyed_endpoint.port, "POST", "/chat/completions", HELLO, ORIGIN)
+    assert status == 403 and json.loads(body)["error"]["code"] == "cross_origin"
+    assert not [name for name in headers if name.startswith("access-control-")]

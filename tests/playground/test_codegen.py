@@ -442,7 +442,6 @@ def test_tools_forced_choice_and_a_tool_call_history(case, stream, recorder, run
     assert 'tool call get_weather: {"city": "Rome"}' in text
 
 
-@pytest.mark.xfail(reason="needs the endpoint's tools support", strict=False)
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_tools_against_the_embedded_endpoint(case, stream, endpoint, run_code):

@@ -71,7 +71,10 @@ def test_a_name_that_does_not_resolve_is_refused_plainly():
 def test_allow_list_patterns():
     allowed = policy("api.example.com, vllm.internal:8000, *.models.example.org, [::1]:9000")
     assert allowed.mode == LISTED
-    public = lambda host, port: ["203.0.113.7"]
+
+    def public(host, port):
+        return ["203.0.113.7"]
+
     assert allowed.refusal("https://API.example.com/v1", public) is None
     assert allowed.refusal("http://api.example.com:8080/v1", public) is None  # "host" allows any port
     assert allowed.refusal("http://vllm.internal:8000/v1", public) is None
@@ -86,7 +89,10 @@ def test_allow_list_patterns():
 def test_metadata_is_allowed_only_when_listed_explicitly_not_by_a_wildcard():
     assert policy("169.254.169.254").refusal("http://169.254.169.254/") is None
     assert policy("metadata.google.internal").refusal("http://metadata.google.internal/") is None
-    rebinding = lambda host, port: ["169.254.169.254"]
+
+    def rebinding(host, port):
+        return ["169.254.169.254"]
+
     assert "link-local/metadata" in policy("*.example.com").refusal("https://x.example.com/", rebinding)
     assert policy("x.example.com").refusal("https://x.example.com/", rebinding) is None
 

@@ -21,7 +21,7 @@ class Clock:
 def test_the_limit_counts_per_owner_over_a_sliding_minute():
     clock = Clock()
     limiter = RequestLimiter(3, clock)
-    for step in range(3):
+    for _ in range(3):
         limiter.acquire("alice")
         clock.now += 10
     limiter.acquire("bob")  # Bob has his own minute

@@ -83,7 +83,7 @@ def test_a_version_1_file_migrates_with_nothing_lost(tmp_path):
         stored = next(x for x in store.get(m[1]).messages if x.id == m[0])
         assert (stored.role, stored.content, stored.status, stored.column, stored.created) == (
             m[2], m[3], m[5], m[6], m[7])
-        assert (stored.tool_calls, stored.tool_call_id, stored.images) == (None, None, [])
+        assert (stored.tool_calls, stored.tool_call_id, stored.images) == ((), None, ())
     assert store.get(CHAT[0]).setup == {"model": "gpt-4o", "parameters": {"temperature": 0.7}}
     assert store.get(CHAT[0]).messages[1].metrics == {"prompt_tokens": 3}
     assert store.presets() == {"fast": {"temperature": 0.2}}

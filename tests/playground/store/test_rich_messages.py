@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from playground.messages import Image
+
 from playground.store import (
     DELETED_RETENTION_SECONDS,
     EXPORT_FORMAT,
@@ -30,6 +32,11 @@ def image(data=PNG, mime="image/png", detail="auto", name="chart.png"):
     return {"mime": mime, "data": data, "detail": detail, "name": name}
 
 
+def as_images(images: list[dict]) -> tuple[Image, ...]:
+    """What the store gives back for the images it was given."""
+    return tuple(Image(**i) for i in images)
+
+
 def attachment_count(store: Store) -> int:
     with store._db.read() as tx:
         return tx.one("SELECT COUNT(*) FROM attachments")[0]
@@ -42,14 +49,13 @@ def test_images_round_trip_through_get_export_and_import(store):
     mid = store.add_message(cid, "user", "What is in these?", images=images)
     store.add_message(cid, "assistant", "A chart.")
     stored = store.get(cid).messages
-    assert stored[0].id == mid and stored[0].images == images and stored[1].images == []
-    assert stored[0].as_dict()["images"] == images and "images" not in stored[1].as_dict()
+    assert stored[0].id == mid and stored[0].images == as_images(images) and stored[1].images == ()
 
     document = json.loads(store.export_json(cid))
     assert document["messages"][0]["images"][0] == {
         "url": "data:image/png;base64," + base64.b64encode(PNG).decode(), "detail": "auto", "name": "chart.png"}
     copy = store.import_json(json.dumps(document))
-    assert store.get(copy).messages[0].images == images
+    assert store.get(copy).messages[0].images == as_images(images)
 
     markdown = store.export_markdown(cid)
     assert "[image: chart.png, image/png, 2 KB]" in markdown
@@ -63,7 +69,7 @@ def test_purge_removes_images_with_their_messages(store):
     store.add_message(kept, "user", "mine", images=[image()])
     store.delete(gone)
     assert store.purge_deleted(0) == 1
-    assert attachment_count(store) == 1 and store.get(kept).messages[0].images == [image()]
+    assert attachment_count(store) == 1 and store.get(kept).messages[0].images == as_images([image()])
 
 
 def test_edit_and_truncate_keep_the_kept_messages_images(store):
@@ -76,7 +82,7 @@ def test_edit_and_truncate_keep_the_kept_messages_images(store):
     assert [len(m.images) for m in store.get(cid).messages] == [1, 0]
     store.edit_message(cid, first, "describe, briefly", drop_following=True)
     (message,) = store.get(cid).messages
-    assert (message.content, message.images) == ("describe, briefly", [image()])
+    assert (message.content, message.images) == ("describe, briefly", as_images([image()]))
     assert attachment_count(store) == 1
 
 
@@ -115,8 +121,7 @@ def test_tool_calls_and_results_round_trip(store):
     store.add_message(cid, "assistant", "21 °C.")
     messages = store.get(cid).messages
     assert [(m.role, m.tool_calls, m.tool_call_id) for m in messages] == [
-        ("user", None, None), ("assistant", CALLS, None), ("tool", None, "call_1"), ("assistant", None, None)]
-    assert messages[1].as_dict()["tool_calls"] == CALLS and messages[2].as_dict()["tool_call_id"] == "call_1"
+        ("user", (), None), ("assistant", tuple(CALLS), None), ("tool", (), "call_1"), ("assistant", (), None)]
 
     exported = store.export_json(cid)
     copy = store.get(store.import_json(exported))

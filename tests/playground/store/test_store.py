@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from playground.messages import Message
 from playground.store import (
     DEFAULT_DB_PATH,
     EXPORT_FORMAT,
@@ -77,8 +78,8 @@ def test_round_trip(store):
         (user_id, "user", "Hello?", None, "complete", None),
         (reply_id, "assistant", "Hi!", METRICS, "complete", None),
     ]
-    assert conversation.messages[2].as_dict() == {"id": reply_id, "role": "assistant", "content": "Hi!",
-                                                  "metrics": METRICS, "status": "complete", "column": None}
+    assert conversation.messages[2] == Message("assistant", "Hi!", metrics=METRICS, id=reply_id,
+                                               created=conversation.messages[2].created)
     assert store.get("no-such-id") is None
 
 
