@@ -32,12 +32,18 @@ def provider(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def team_app(endpoint, provider, tmp_path_factory):
+def browser():
+    with chromium() as running:  # one per module: Playwright's sync API does not nest
+        yield running
+
+
+@pytest.fixture(scope="module")
+def team_app(endpoint, provider, browser, tmp_path_factory):
     work = tmp_path_factory.mktemp("team")
     secrets = work / "secrets.toml"
     secrets.write_text(provider.secrets_toml())
     env = team_env(endpoint, secrets, PLAYGROUND_ALLOWED_USERS="@example.com", PLAYGROUND_CUSTOM_ENDPOINTS="any")
-    with streamlit_app(env, work / "streamlit.log") as app, chromium() as browser:
+    with streamlit_app(env, work / "streamlit.log") as app:
         yield app.url, browser
 
 
@@ -182,7 +188,7 @@ def test_a_custom_endpoint_at_the_metadata_address_is_refused(team_app):
         expect(sidebar(alice).get_by_text("metadata: http://169.254.169.254")).to_have_count(0)
 
 
-def test_two_app_processes_on_one_postgresql_share_each_users_conversations(endpoint, provider, tmp_path):
+def test_two_app_processes_on_one_postgresql_share_each_users_conversations(endpoint, provider, browser, tmp_path):
     """Two replicas (two `streamlit run`s) share a database and the sign-in configuration: a
     conversation written through one is listed and opened through the other, by its owner only."""
     from tests.support.postgres import PostgresServer
@@ -196,7 +202,7 @@ def test_two_app_processes_on_one_postgresql_share_each_users_conversations(endp
         secrets.write_text(provider.secrets_toml(named="corp"))
         env = team_env(endpoint, secrets, PLAYGROUND_DATABASE_URL=server.create_database())
         with streamlit_app(env, tmp_path / "a" / "streamlit.log") as first, \
-                streamlit_app(env, tmp_path / "b" / "streamlit.log") as second, chromium() as browser:
+                streamlit_app(env, tmp_path / "b" / "streamlit.log") as second:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             alice = context.new_page()
             sign_in(alice, first.url, "alice", button="Sign in with Corp")
