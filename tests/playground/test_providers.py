@@ -132,3 +132,21 @@ def test_single_model_providers_offer_their_one_model():
     card = CatalogModel("openai/o3-mini", "o3-mini", "OpenAI", tags=("reasoning",))
     choice, = model_choices(github, ModelListing(cards=(card,)))
     assert choice.is_reasoning and choice.key_environment_variable == "GITHUB_TOKEN"
+
+
+def test_compare_offers_one_option_per_listed_model_and_skips_what_cannot_be_sent():
+    from playground import compare
+
+    custom = (CustomEndpoint("ollama", "http://localhost:11434/v1", api=OPENAI),)
+    providers = providers_for({"AZURE_OPENAI_ENDPOINT": FOUNDRY_URL, "OPENAI_BASE_URL": "http://gpu:8000/v1"},
+                              None, custom)
+    listings = {"foundry": ModelListing(entries=(ModelEntry("gpt-4o-mini"), ModelEntry("Phi-4"))),
+                "openai": ModelListing(entries=(ModelEntry("Qwen/Qwen2.5-7B-Instruct"),)),
+                "custom:ollama": ModelListing(offline_reason="Cannot reach ollama")}  # nothing to send to
+    options = compare.model_options(providers, lambda provider: listings[provider.id])
+    assert [compare.option_label(c) for c in options.values()] == [
+        "Microsoft Foundry (OpenAI v1) · gpt-4o-mini", "Microsoft Foundry (OpenAI v1) · Phi-4",
+        "OpenAI-compatible (gpu:8000) · Qwen/Qwen2.5-7B-Instruct", "Embedded model (offline) · SmolLM2-135M-Instruct"]
+    offline = compare.model_options(providers[:1], lambda provider: ModelListing(cards=BUILTIN_MODELS,
+                                                                                  offline_reason="down"))
+    assert len(offline) == len(BUILTIN_MODELS)
