@@ -24,11 +24,18 @@ from playground.catalog import ListingCache, fetch_catalog, github_builtin_model
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
-from playground.providers import EMBEDDED, GITHUB, ModelChoice, ModelListing, Provider, configured_providers, \
-    offline_cards
-from playground.transports.base import HeadersHook, RateLimits, rate_limits
+from playground.providers import (
+    EMBEDDED,
+    GITHUB,
+    ModelChoice,
+    ModelListing,
+    Provider,
+    configured_providers,
+    offline_cards,
+)
 from playground.settings import Secret, Settings, SettingsError, load_settings
 from playground.store import DEFAULT_DB_PATH, Store
+from playground.transports.base import HeadersHook, RateLimits, rate_limits
 from playground.types import OPENAI, ChatParams
 
 
@@ -97,14 +104,14 @@ def catalog_loader(config: Settings) -> Callable[[Provider], ModelListing]:
                                                 lambda: fetch_catalog(base, token))
             if error is not None:
                 return ModelListing(cards=tuple(github_builtin_models()), offline_reason=error.message)
-            return ModelListing(cards=tuple(cards), source=f"GitHub Models' catalog ({base}/catalog/models)")
+            return ModelListing(cards=tuple(cards or ()), source=f"GitHub Models' catalog ({base}/catalog/models)")
         if not provider.lists_models:
             return ModelListing()
         client = _transport(endpoint, LIST_TIMEOUT, 0.0)
         entries, error = _listing_cache().get(_endpoint_digest(endpoint, "models"), client.list_models)
         if error is not None:
             return ModelListing(cards=offline_cards(provider), offline_reason=error.message)
-        return ModelListing(entries=tuple(entries), source=f"the endpoint's model list (GET {endpoint.url}/models)")
+        return ModelListing(entries=tuple(entries or ()), source=f"the endpoint's model list (GET {endpoint.url}/models)")
     return load
 
 

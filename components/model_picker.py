@@ -10,8 +10,16 @@ import streamlit as st
 from components.lazy import lazy_expander
 from playground import state as keys
 from playground.catalog import builtin_card, filter_models
-from playground.providers import AZURE, FOUNDRY, GITHUB, CustomEndpoint, ModelChoice, ModelListing, Provider, \
-    model_choices
+from playground.providers import (
+    AZURE,
+    FOUNDRY,
+    GITHUB,
+    CustomEndpoint,
+    ModelChoice,
+    ModelListing,
+    Provider,
+    model_choices,
+)
 from playground.settings import Secret
 from playground.types import INFERENCE, OPENAI
 

@@ -154,7 +154,7 @@ def fetch_catalog(base_url: str, token: Secret, timeout: float = 10.0) -> list[C
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return parse_catalog(json.loads(response.read()))
     except urllib.error.HTTPError as error:
-        retired = retirement(error.headers, base_url) if error.code in (403, 404, 410) else None
+        retired = retirement(dict(error.headers.items()), base_url) if error.code in (403, 404, 410) else None
         if retired:
             raise PlaygroundError(retired, status=error.code, code="retired") from None
         hint = " Check GITHUB_TOKEN (it needs the models:read permission)." if error.code in (401, 403) else ""

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from playground.catalog import (
-    BUILTIN_MODELS, ListingCache, builtin_card, fetch_catalog, filter_models, github_builtin_models, parse_catalog,
+    BUILTIN_MODELS,
+    ListingCache,
+    builtin_card,
+    fetch_catalog,
+    filter_models,
+    github_builtin_models,
+    parse_catalog,
 )
 from playground.client import PlaygroundError
 from playground.settings import Secret

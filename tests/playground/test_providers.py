@@ -2,8 +2,18 @@
 
 from playground.catalog import BUILTIN_MODELS, CatalogModel
 from playground.providers import (
-    AZURE, CUSTOM, EMBEDDED, FOUNDRY, GITHUB, OPENAI_COMPATIBLE, CustomEndpoint, ModelChoice, ModelListing,
-    configured_providers, model_choices, offline_cards,
+    AZURE,
+    CUSTOM,
+    EMBEDDED,
+    FOUNDRY,
+    GITHUB,
+    OPENAI_COMPATIBLE,
+    CustomEndpoint,
+    ModelChoice,
+    ModelListing,
+    configured_providers,
+    model_choices,
+    offline_cards,
 )
 from playground.settings import Secret, load_settings
 from playground.types import INFERENCE, OPENAI, ModelEntry
