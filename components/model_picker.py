@@ -38,7 +38,8 @@ def render_model_picker(providers: list[Provider], load_listing: ListingLoader) 
                                           key=keys.PROVIDER, persist_state=keys.KEEP)]
     if provider.kind == GITHUB:
         st.sidebar.warning("GitHub Models was retired on 2026-07-30; GITHUB_MODELS_URL points at a service that "
-                           "may no longer answer. Microsoft Foundry serves the same models.",
+                           "may no longer answer. Microsoft Foundry (AZURE_OPENAI_ENDPOINT) serves "
+                           "its Phi, Meta Llama and OpenAI models.",
                            icon=":material/history:")
         return _github_model(provider, load_listing(provider))
     if provider.lists_models:
