@@ -1,7 +1,7 @@
 """The UI's resources: settings, the embedded endpoint, cached transports, the store, and the
 use cases built on them for this session.
 
-Transports, the embedded endpoint, the catalog cache and budgets are process-wide
+Transports, the embedded endpoint, the model-list cache and rate-limit readings are process-wide
 (`st.cache_resource`, built once per configuration); per-user data stays in `st.session_state`
 under the keys of playground.state. Pages read `settings()` once per run and pass it down.
 """
@@ -11,21 +11,31 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
 from playground import codegen
 from playground import state as keys
-from playground.budget import RequestBudget
-from playground.catalog import CatalogCache, CatalogModel
+from playground.catalog import ListingCache, fetch_catalog, github_builtin_models
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
-from playground.providers import EMBEDDED, ModelChoice, Provider, configured_providers
+from playground.providers import (
+    EMBEDDED,
+    GITHUB,
+    ModelChoice,
+    ModelListing,
+    Provider,
+    configured_providers,
+    offline_cards,
+)
 from playground.settings import Secret, Settings, SettingsError, load_settings
 from playground.store import DEFAULT_DB_PATH, Store, open_store
+from playground.transports.base import HeadersHook, RateLimits, rate_limits
 from playground.types import OPENAI, ChatParams
 
 
@@ -68,29 +78,68 @@ def providers(config: Settings) -> list[Provider]:
                                 tuple(ss.get(keys.CUSTOM_ENDPOINTS, ())))
 
 
+LIST_TIMEOUT = 10.0  # a model list is small: a slow one should not hold the sidebar for long
+
+
+def _endpoint_digest(endpoint: Endpoint, *parts: str) -> str:
+    """A cache key for what belongs to one endpoint and credential (the key only as a digest)."""
+    key = endpoint.key.reveal() if endpoint.key else ""
+    return hashlib.sha256("\0".join((endpoint.url, key, *parts)).encode()).hexdigest()
+
+
 @st.cache_resource
-def _catalog_cache() -> CatalogCache:
-    return CatalogCache()
+def _listing_cache() -> ListingCache:
+    return ListingCache(ok_seconds=300.0, failure_seconds=60.0)
 
 
-def catalog_loader(config: Settings) -> Callable[[Provider], tuple[list[CatalogModel], str | None]]:
-    """Reads GitHub Models' catalog: the live one, or the built-in list and the reason the
-    catalog could not be read."""
-    def load(provider: Provider) -> tuple[list[CatalogModel], str | None]:
-        assert provider.endpoint.key is not None
-        return _catalog_cache().get(config.github_models_url, provider.endpoint.key)
+def catalog_loader(config: Settings) -> Callable[[Provider], ModelListing]:
+    """Reads a provider's model list: `GET {base}/models` for OpenAI v1 endpoints, GitHub Models'
+    catalog for GitHub; cached per endpoint and key for 5 minutes, a failure for a minute. When a
+    list cannot be read: the built-in list (Foundry and GitHub) and the reason."""
+    def load(provider: Provider) -> ModelListing:
+        endpoint = provider.endpoint
+        if provider.kind == GITHUB and endpoint.key is not None and config.github_models_url:
+            base, token = config.github_models_url, endpoint.key
+            cards, error = _listing_cache().get(_endpoint_digest(endpoint, "catalog", base),
+                                                lambda: fetch_catalog(base, token))
+            if error is not None:
+                return ModelListing(cards=tuple(github_builtin_models()), offline_reason=error.message)
+            return ModelListing(cards=tuple(cards or ()), source=f"GitHub Models' catalog ({base}/catalog/models)")
+        if not provider.lists_models:
+            return ModelListing()
+        client = _transport(endpoint, LIST_TIMEOUT, 0.0)
+        entries, error = _listing_cache().get(_endpoint_digest(endpoint, "models"), client.list_models)
+        if error is not None:
+            return ModelListing(cards=offline_cards(provider), offline_reason=error.message)
+        return ModelListing(entries=tuple(entries or ()), source=f"the endpoint's model list (GET {endpoint.url}/models)")
     return load
 
 
 @st.cache_resource
-def _budgets() -> dict[tuple[str, str], RequestBudget]:
+def _rate_limits() -> dict[str, tuple[RateLimits, float]]:
     return {}
 
 
-def request_budget(endpoint: Endpoint, model: str) -> RequestBudget:
-    """GitHub counts requests per user and model; so do we (per token digest and model)."""
-    key = (_digest(endpoint.key) if endpoint.key else "", model)
-    return _budgets().setdefault(key, RequestBudget())
+_rate_limits_lock = threading.Lock()  # Compare's worker threads record readings too
+
+
+def rate_limit_hook(endpoint: Endpoint, model: str | None) -> HeadersHook:
+    """Headers hook for a request: keeps the latest rate-limit reading per endpoint, key and model
+    (services count per key and deployment), for every session using that key."""
+    key = _endpoint_digest(endpoint, model or "")
+    readings = _rate_limits()
+
+    def observe(headers: Mapping[str, str]) -> None:
+        reading = rate_limits(headers)
+        if reading is not None:
+            with _rate_limits_lock:
+                readings[key] = (reading, time.time())
+    return observe
+
+
+def rate_limit_reading(endpoint: Endpoint, model: str | None) -> tuple[RateLimits, float] | None:
+    """The latest reading for this endpoint, key and model, with when it was taken (time.time())."""
+    return _rate_limits().get(_endpoint_digest(endpoint, model or ""))
 
 
 # Keys take part in the cache key only as a digest.
