@@ -61,7 +61,8 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="Starting the embedded model…")
-def _embedded(host: str, port: int, threads: int | None, parallel: int | None, _settings: Settings) -> EmbeddedEndpoint:
+def _embedded(host: str, port: int, threads: int | None, parallel: int | None, model: str | None,
+              _settings: Settings) -> EmbeddedEndpoint:
     endpoint = ensure_embedded_endpoint(_settings)
     atexit.register(endpoint.stop)
     return endpoint
@@ -69,13 +70,14 @@ def _embedded(host: str, port: int, threads: int | None, parallel: int | None, _
 
 def providers(config: Settings) -> list[Provider]:
     try:
-        embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel, config)
+        embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel,
+                             config.local_model, config)
     except PlaygroundError as error:
         st.error(error.message)
         st.stop()
     ss = st.session_state
     return configured_providers(config, embedded.url, ss.get(keys.SESSION_TOKEN),
-                                tuple(ss.get(keys.CUSTOM_ENDPOINTS, ())))
+                                tuple(ss.get(keys.CUSTOM_ENDPOINTS, ())), embedded_model=embedded.model_name)
 
 
 LIST_TIMEOUT = 10.0  # a model list is small: a slow one should not hold the sidebar for long

@@ -118,7 +118,7 @@ def option_label(choice: ModelChoice) -> str:
     if choice.card and not choice.entry:
         model = choice.card.name
     elif choice.provider.kind == EMBEDDED:
-        model = MODEL_NAME
+        model = choice.provider.model_name or MODEL_NAME
     else:
         model = choice.model or ("the deployment's model" if choice.provider.kind == AZURE else None)
     return f"{choice.provider.label} · {model}" if model else choice.provider.label

@@ -41,6 +41,7 @@ class Provider:
     label: str
     endpoint: Endpoint
     model: str | None = None  # a fixed model id (custom endpoints)
+    model_name: str | None = None  # the name of the one model it serves, when known (the embedded endpoint)
 
     @property
     def lists_models(self) -> bool:
@@ -80,7 +81,7 @@ class ModelChoice:
         if self.card and not self.entry:
             return f"{self.card.name} · {self.provider.label}"
         if self.provider.kind == EMBEDDED:
-            return f"{MODEL_NAME} · embedded"
+            return f"{self.provider.model_name or MODEL_NAME} · embedded"
         return f"{self.model} · {self.provider.label}" if self.model else self.provider.label
 
     @property
@@ -148,6 +149,7 @@ def configured_providers(
     embedded_url: str,
     session_github_token: Secret | None = None,
     custom: tuple[CustomEndpoint, ...] = (),
+    embedded_model: str | None = None,
 ) -> list[Provider]:
     """In default-selection order: Microsoft Foundry (OpenAI v1, then Model Inference API), an
     OpenAI-compatible server, GitHub Models (retired: only with an explicit GITHUB_MODELS_URL),
@@ -174,7 +176,8 @@ def configured_providers(
         providers.append(Provider(GITHUB, GITHUB, GITHUB_LABEL, Endpoint(
             github_inference_url(settings), "GitHub Models", token, variable)))
     providers.append(Provider(EMBEDDED, EMBEDDED, "Embedded model (offline)", Endpoint(
-        embedded_url, "The embedded model", settings.local_api_key, "PLAYGROUND_LOCAL_API_KEY")))
+        embedded_url, "The embedded model", settings.local_api_key, "PLAYGROUND_LOCAL_API_KEY"),
+        model_name=embedded_model))
     for entry in custom:
         providers.append(Provider(f"{CUSTOM}:{entry.name}", CUSTOM, entry.name, Endpoint(
             entry.url, entry.name, entry.key, f"the key of '{entry.name}'", api=entry.api), model=entry.model))

@@ -1,5 +1,6 @@
 """Which providers are offered, in which order, how each authenticates, and the models each offers."""
 
+from playground import compare
 from playground.catalog import BUILTIN_MODELS, CatalogModel
 from playground.providers import (
     AZURE,
@@ -160,3 +161,12 @@ def test_compare_offers_one_option_per_listed_model_and_skips_what_cannot_be_sen
     offline = compare.model_options(providers[:1], lambda provider: ModelListing(cards=BUILTIN_MODELS,
                                                                                   offline_reason="down"))
     assert len(offline) == len(BUILTIN_MODELS)
+
+
+def test_the_embedded_model_is_named_by_what_its_endpoint_serves():
+    """PLAYGROUND_LOCAL_MODEL serves another GGUF: its name comes from the endpoint's /info."""
+    default, = providers_for({})
+    assert ModelChoice(default, None).label == "SmolLM2-135M-Instruct · embedded"
+    phi, = configured_providers(load_settings({}, {}, None), EMBEDDED_URL, embedded_model="Phi-3-mini-4k-instruct")
+    assert ModelChoice(phi, None).label == "Phi-3-mini-4k-instruct · embedded"
+    assert compare.option_label(ModelChoice(phi, None)) == "Embedded model (offline) · Phi-3-mini-4k-instruct"
