@@ -1,7 +1,7 @@
 """The UI's resources: settings, the embedded endpoint, cached transports, the store, and the
 use cases built on them for this session.
 
-Transports, the embedded endpoint, the catalog cache and budgets are process-wide
+Transports, the embedded endpoint, the model-list cache and rate-limit readings are process-wide
 (`st.cache_resource`, built once per configuration); per-user data stays in `st.session_state`
 under the keys of playground.state. Pages read `settings()` once per run and pass it down.
 """
@@ -11,30 +11,34 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
 from playground import codegen
 from playground import state as keys
-from playground.auth import (
-    AllowList,
-    AuthConfigError,
-    SignInOption,
-    User,
-    sign_in_options,
-)
-from playground.budget import RequestBudget
-from playground.catalog import CatalogCache, CatalogModel
+from playground.auth import AllowList, AuthConfigError, SignInOption, User, sign_in_options
+from playground.catalog import ListingCache, fetch_catalog, github_builtin_models
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
 from playground.netguard import OFF, EndpointPolicy, GuardedTransport
-from playground.providers import EMBEDDED, ModelChoice, Provider, configured_providers
+from playground.providers import (
+    EMBEDDED,
+    GITHUB,
+    ModelChoice,
+    ModelListing,
+    Provider,
+    configured_providers,
+    offline_cards,
+)
 from playground.ratelimit import LimitedTransport, RequestLimiter
 from playground.settings import Secret, Settings, SettingsError, load_settings
 from playground.store import DEFAULT_DB_PATH, LOCAL_OWNER, OwnerStore, Store, open_store
+from playground.transports.base import HeadersHook, RateLimits, rate_limits
 from playground.types import OPENAI, ChatParams
 
 
@@ -103,7 +107,8 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="Starting the embedded model…")
-def _embedded(host: str, port: int, threads: int | None, parallel: int | None, _settings: Settings) -> EmbeddedEndpoint:
+def _embedded(host: str, port: int, threads: int | None, parallel: int | None, model: str | None,
+              _settings: Settings) -> EmbeddedEndpoint:
     endpoint = ensure_embedded_endpoint(_settings)
     atexit.register(endpoint.stop)
     return endpoint
@@ -111,38 +116,79 @@ def _embedded(host: str, port: int, threads: int | None, parallel: int | None, _
 
 def providers(config: Settings) -> list[Provider]:
     try:
-        embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel, config)
+        embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel,
+                             config.local_model, config)
     except PlaygroundError as error:
         st.error(error.message)
         st.stop()
     ss = st.session_state
     custom = tuple(ss.get(keys.CUSTOM_ENDPOINTS, ())) if endpoint_policy(config).mode != OFF else ()
-    return configured_providers(config, embedded.url, ss.get(keys.SESSION_TOKEN), custom)
+    return configured_providers(config, embedded.url, ss.get(keys.SESSION_TOKEN), custom,
+                                embedded_model=embedded.model_name)
+
+
+LIST_TIMEOUT = 10.0  # a model list is small: a slow one should not hold the sidebar for long
+
+
+def _endpoint_digest(endpoint: Endpoint, *parts: str) -> str:
+    """A cache key for what belongs to one endpoint and credential (the key only as a digest)."""
+    key = endpoint.key.reveal() if endpoint.key else ""
+    return hashlib.sha256("\0".join((endpoint.url, key, *parts)).encode()).hexdigest()
 
 
 @st.cache_resource
-def _catalog_cache() -> CatalogCache:
-    return CatalogCache()
+def _listing_cache() -> ListingCache:
+    return ListingCache(ok_seconds=300.0, failure_seconds=60.0)
 
 
-def catalog_loader(config: Settings) -> Callable[[Provider], tuple[list[CatalogModel], str | None]]:
-    """Reads GitHub Models' catalog: the live one, or the built-in list and the reason the
-    catalog could not be read."""
-    def load(provider: Provider) -> tuple[list[CatalogModel], str | None]:
-        assert provider.endpoint.key is not None
-        return _catalog_cache().get(config.github_models_url, provider.endpoint.key)
+def catalog_loader(config: Settings) -> Callable[[Provider], ModelListing]:
+    """Reads a provider's model list: `GET {base}/models` for OpenAI v1 endpoints, GitHub Models'
+    catalog for GitHub; cached per endpoint and key for 5 minutes, a failure for a minute. When a
+    list cannot be read: the built-in list (Foundry and GitHub) and the reason."""
+    def load(provider: Provider) -> ModelListing:
+        endpoint = provider.endpoint
+        if provider.kind == GITHUB and endpoint.key is not None and config.github_models_url:
+            base, token = config.github_models_url, endpoint.key
+            cards, error = _listing_cache().get(_endpoint_digest(endpoint, "catalog", base),
+                                                lambda: fetch_catalog(base, token))
+            if error is not None:
+                return ModelListing(cards=tuple(github_builtin_models()), offline_reason=error.message)
+            return ModelListing(cards=tuple(cards or ()), source=f"GitHub Models' catalog ({base}/catalog/models)")
+        if not provider.lists_models:
+            return ModelListing()
+        client = _guarded(_transport(endpoint, LIST_TIMEOUT, 0.0), config)
+        entries, error = _listing_cache().get(_endpoint_digest(endpoint, "models"), client.list_models)
+        if error is not None:
+            return ModelListing(cards=offline_cards(provider), offline_reason=error.message)
+        return ModelListing(entries=tuple(entries or ()), source=f"the endpoint's model list (GET {endpoint.url}/models)")
     return load
 
 
 @st.cache_resource
-def _budgets() -> dict[tuple[str, str], RequestBudget]:
+def _rate_limits() -> dict[str, tuple[RateLimits, float]]:
     return {}
 
 
-def request_budget(endpoint: Endpoint, model: str) -> RequestBudget:
-    """GitHub counts requests per user and model; so do we (per token digest and model)."""
-    key = (_digest(endpoint.key) if endpoint.key else "", model)
-    return _budgets().setdefault(key, RequestBudget())
+_rate_limits_lock = threading.Lock()  # Compare's worker threads record readings too
+
+
+def rate_limit_hook(endpoint: Endpoint, model: str | None) -> HeadersHook:
+    """Headers hook for a request: keeps the latest rate-limit reading per endpoint, key and model
+    (services count per key and deployment), for every session using that key."""
+    key = _endpoint_digest(endpoint, model or "")
+    readings = _rate_limits()
+
+    def observe(headers: Mapping[str, str]) -> None:
+        reading = rate_limits(headers)
+        if reading is not None:
+            with _rate_limits_lock:
+                readings[key] = (reading, time.time())
+    return observe
+
+
+def rate_limit_reading(endpoint: Endpoint, model: str | None) -> tuple[RateLimits, float] | None:
+    """The latest reading for this endpoint, key and model, with when it was taken (time.time())."""
+    return _rate_limits().get(_endpoint_digest(endpoint, model or ""))
 
 
 # Keys take part in the cache key only as a digest.
@@ -157,17 +203,24 @@ def _limiter(per_minute: int) -> RequestLimiter:
 
 
 def _configured_urls(config: Settings) -> set[str]:
-    embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel, config)
+    embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel,
+                         config.local_model, config)
     return {p.endpoint.url for p in configured_providers(config, embedded.url)}
+
+
+def _guarded(client: Any, config: Settings) -> Any:
+    """An endpoint the deployment did not configure (a user added it) is re-checked against
+    PLAYGROUND_CUSTOM_ENDPOINTS before every call: its name may resolve elsewhere by now."""
+    if client.endpoint.url in _configured_urls(config):
+        return client
+    return GuardedTransport(client, endpoint_policy(config))
 
 
 def client_for(endpoint: Endpoint, config: Settings) -> Transport:
     """The transport for `endpoint`, as this user may use it: an endpoint the deployment did not
     configure is re-checked against PLAYGROUND_CUSTOM_ENDPOINTS before every call, and chat
     requests count against PLAYGROUND_USER_REQUESTS_PER_MINUTE."""
-    client: Any = _transport(endpoint, config.request_timeout, config.max_retry_after)
-    if endpoint.url not in _configured_urls(config):
-        client = GuardedTransport(client, endpoint_policy(config))
+    client = _guarded(_transport(endpoint, config.request_timeout, config.max_retry_after), config)
     if config.user_requests_per_minute:
         client = LimitedTransport(client, _limiter(config.user_requests_per_minute), current_owner())
     return client

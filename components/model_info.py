@@ -1,4 +1,5 @@
-"""The model card: what /info says and what the catalog knows, with the source named."""
+"""The model card: what /info or the endpoint's model list says, and what a catalog or the built-in
+list knows, with the source named."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import streamlit as st
 
 from components.history import plain
 from playground.catalog import CatalogModel
-from playground.types import ModelInfo
+from playground.types import ModelEntry, ModelInfo
 
 
 def _tokens(value: int | None) -> str:
@@ -41,3 +42,18 @@ def render_model_info(info: ModelInfo | None, card: CatalogModel | None, source:
         if card.html_url:
             st.link_button("Model card", card.html_url, icon=":material/open_in_new:")
     st.caption(f"Source: {source}.")
+
+
+def render_listed_model(entry: ModelEntry | None, model: str | None, card: CatalogModel | None, source: str) -> None:
+    """An OpenAI v1 endpoint's model: what its list says (id, owned_by); built-in limits, when the
+    built-in list knows the model, under their own source."""
+    st.subheader(entry.id if entry else model or "No model picked")
+    if entry:
+        render_facts([("Model id", entry.id), ("Owned by", entry.owned_by or "not listed")])
+        st.caption(f"Source: {source}.")
+    if card:
+        render_facts([("Publisher", card.publisher), ("Max input tokens", _tokens(card.max_input_tokens)),
+                      ("Max output tokens", _tokens(card.max_output_tokens))])
+        if card.summary:
+            st.write(card.summary)
+        st.caption("Source: the playground's built-in list of Microsoft Foundry's Phi and Meta Llama models.")

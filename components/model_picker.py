@@ -9,17 +9,28 @@ import streamlit as st
 
 from components.lazy import lazy_expander
 from playground import state as keys
-from playground.budget import BudgetReading
-from playground.catalog import CatalogModel, TierLimits, filter_models
+from playground.catalog import builtin_card, filter_models
 from playground.netguard import EndpointPolicy
-from playground.providers import AZURE, GITHUB, CustomEndpoint, ModelChoice, Provider
+from playground.providers import (
+    AZURE,
+    FOUNDRY,
+    GITHUB,
+    CustomEndpoint,
+    ModelChoice,
+    ModelListing,
+    Provider,
+    model_choices,
+)
 from playground.settings import Secret
+from playground.types import INFERENCE, OPENAI
 
-CatalogLoader = Callable[[Provider], "tuple[list[CatalogModel], str | None]"]
+ListingLoader = Callable[[Provider], ModelListing]
 PREFERRED_GITHUB_MODEL = "microsoft/phi-3-mini-4k-instruct"
+OTHER = "\x00other"  # the selectbox entry that opens the free-text model id
+OTHER_LABEL = "Other model id…"
 
 
-def render_model_picker(providers: list[Provider], load_catalog: CatalogLoader) -> ModelChoice:
+def render_model_picker(providers: list[Provider], load_listing: ListingLoader) -> ModelChoice:
     ss = st.session_state
     by_id = {p.id: p for p in providers}
     if ss.get(keys.PROVIDER) not in by_id:
@@ -27,17 +38,65 @@ def render_model_picker(providers: list[Provider], load_catalog: CatalogLoader) 
     provider = by_id[st.sidebar.selectbox("Provider", list(by_id), format_func=lambda i: by_id[i].label,
                                           key=keys.PROVIDER, persist_state=keys.KEEP)]
     if provider.kind == GITHUB:
-        return _github_model(provider, *load_catalog(provider))
+        st.sidebar.warning("GitHub Models was retired on 2026-07-30; GITHUB_MODELS_URL points at a service that "
+                           "may no longer answer. Microsoft Foundry (AZURE_OPENAI_ENDPOINT) serves "
+                           "its Phi, Meta Llama and OpenAI models.",
+                           icon=":material/history:")
+        return _github_model(provider, load_listing(provider))
+    if provider.lists_models:
+        return _listed_model(provider, load_listing(provider))
     if provider.kind == AZURE:
+        if ss.get(keys.MODEL) == OTHER:  # left by an OpenAI v1 provider's picker
+            ss[keys.MODEL] = ""
         model_id = st.sidebar.text_input(
             "Model id", key=keys.MODEL, persist_state=keys.KEEP, placeholder="the deployment's own model",
-            help="Only for endpoints that serve several models; leave empty for a single deployment.")
+            help="Only for endpoints that serve several models (a Foundry resource's /models route); "
+                 "leave empty for a single deployment, whose /info names its model.")
         return ModelChoice(provider, model_id.strip() or None)
     return ModelChoice(provider, provider.model)
 
 
-def _github_model(provider: Provider, models: list[CatalogModel], offline_reason: str | None) -> ModelChoice:
+def _listed_model(provider: Provider, listing: ModelListing) -> ModelChoice:
+    """An OpenAI v1 endpoint: its live model list (searchable), the built-in list when the live one
+    cannot be read (Foundry), and a free-text id for anything else."""
     ss = st.session_state
+    choices = model_choices(provider, listing)
+    what = "Deployment" if provider.kind == FOUNDRY else "Model"
+    search = st.sidebar.text_input(f"Search {what.lower()}s", key=keys.MODEL_SEARCH, persist_state=keys.KEEP,
+                                   placeholder="part of a name") if choices else ""
+    needle = search.strip().lower()
+    shown = [c for c in choices if needle in (c.model or "").lower()]
+    if choices and not shown:
+        st.sidebar.warning("No model matches the search; showing all.")
+        shown = choices
+    by_model = {c.model: c for c in shown if c.model}
+    options = [*by_model, OTHER]
+    if ss.get(keys.MODEL) not in options:
+        ss[keys.MODEL] = provider.model if provider.model in by_model else options[0]
+    picked = st.sidebar.selectbox(what, options, key=keys.MODEL, persist_state=keys.KEEP,
+                                  format_func=lambda m: OTHER_LABEL if m == OTHER else str(m))
+    if listing.offline_reason and listing.cards:
+        st.sidebar.warning(f"Offline list: {listing.offline_reason}", icon=":material/cloud_off:")
+    elif listing.offline_reason:
+        st.sidebar.warning(f"No model list: {listing.offline_reason} Type the model id.",
+                           icon=":material/cloud_off:")
+    elif not listing.entries:
+        st.sidebar.caption("The endpoint lists no models; type one.")
+    else:
+        st.sidebar.caption(f"Live list · {len(listing.entries)} models")
+    if picked != OTHER:
+        return by_model[picked]
+    typed = st.sidebar.text_input(
+        "Deployment name" if provider.kind == FOUNDRY else "Model id", key=keys.MODEL_OTHER,
+        persist_state=keys.KEEP, placeholder="as the endpoint names it",
+        help="Sent as `model`. On Microsoft Foundry it is the deployment's name.").strip()
+    known = next((c for c in choices if c.model == typed), None)
+    return known or ModelChoice(provider, typed or None, builtin_card(typed) if typed else None)
+
+
+def _github_model(provider: Provider, listing: ModelListing) -> ModelChoice:
+    ss = st.session_state
+    models = list(listing.cards)
     with st.sidebar.expander("Find a model"):
         search = st.text_input("Search", key=keys.MODEL_SEARCH, persist_state=keys.KEEP, placeholder="name, summary or tag")
         publishers = st.multiselect("Publisher", sorted({m.publisher for m in models}), key=keys.MODEL_PUBLISHERS,
@@ -54,26 +113,13 @@ def _github_model(provider: Provider, models: list[CatalogModel], offline_reason
         ss[keys.MODEL] = PREFERRED_GITHUB_MODEL if PREFERRED_GITHUB_MODEL in by_id else shown[0].id
     card = by_id[st.sidebar.selectbox("Model", list(by_id), key=keys.MODEL, persist_state=keys.KEEP,
                                       format_func=lambda i: f"{by_id[i].name} ({by_id[i].publisher})")]
-    if offline_reason:
-        st.sidebar.warning(f"Offline list: {offline_reason}", icon=":material/cloud_off:")
+    if listing.offline_reason:
+        st.sidebar.warning(f"Offline list: {listing.offline_reason}", icon=":material/cloud_off:")
     else:
         st.sidebar.caption(f"Live catalog · {len(models)} models")
-    tier = f" · {card.rate_limit_tier} tier" if card.rate_limit_tier else ""
-    st.sidebar.caption(f"{card.summary}{tier}")
+    if card.summary:
+        st.sidebar.caption(card.summary)
     return ModelChoice(provider, card.id, card)
-
-
-def render_request_budget(reading: BudgetReading, limits: TierLimits | None) -> None:
-    """Requests this minute and today against the tier's published limits (draws where it is called)."""
-    if limits is None:
-        st.caption(f"Requests: {reading.used_minute} this minute · {reading.used_day} today")
-        return
-    st.progress(min(reading.used_minute / limits.requests_per_minute, 1.0),
-                text=f"{reading.used_minute} / {limits.requests_per_minute} requests this minute")
-    st.progress(min(reading.used_day / limits.requests_per_day, 1.0),
-                text=f"{reading.used_day} / {limits.requests_per_day} requests today")
-    if reading.remaining_reported is not None:
-        st.caption(f"The service reports {reading.remaining_reported} requests left.")
 
 
 def _take_token() -> None:
@@ -90,6 +136,7 @@ def _forget_token() -> None:
 
 
 def render_session_token_input() -> None:
+    """Only drawn when GITHUB_MODELS_URL is set: GitHub Models was retired on 2026-07-30."""
     expander = lazy_expander("GitHub token for this session", keys.TOKEN_OPEN, where=st.sidebar)
     with expander:
         if not expander.open:
@@ -112,23 +159,32 @@ def _add_endpoint(policy: EndpointPolicy) -> None:
         ss[keys.CUSTOM_ERROR] = refusal
         return
     key = ss[keys.CUSTOM_FORM + "key"].strip()
+    api = ss.get(keys.CUSTOM_FORM + "api") or OPENAI
     ss[keys.CUSTOM_ENDPOINTS] = [e for e in ss.get(keys.CUSTOM_ENDPOINTS, []) if e.name != name] + [
-        CustomEndpoint(name, url, Secret(key) if key else None, ss[keys.CUSTOM_FORM + "model"].strip() or None)]
+        CustomEndpoint(name, url, Secret(key) if key else None, ss[keys.CUSTOM_FORM + "model"].strip() or None, api)]
     ss[keys.PROVIDER] = f"custom:{name}"
     ss[keys.CUSTOM_ERROR] = None
     for field in ("name", "url", "key", "model"):
         ss[keys.CUSTOM_FORM + field] = ""
 
 
+API_LABELS = {OPENAI: "OpenAI-compatible (/chat/completions, /models)",
+              INFERENCE: "Azure AI Model Inference (/chat/completions, /info)"}
+
+
 def render_custom_endpoint_form(policy: EndpointPolicy) -> None:
-    """Any Azure AI Model Inference or OpenAI-style endpoint: vLLM, Ollama, llama.cpp, another deployment."""
+    """Any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp's llama-server, another
+    Foundry resource) or Azure AI Model Inference endpoint, for this browser session only."""
     ss = st.session_state
     expander = lazy_expander("Add an endpoint", keys.ADD_ENDPOINT_OPEN, where=st.sidebar)
     with expander:
         if not expander.open:
             return
         st.text_input("Name", key=keys.CUSTOM_FORM + "name", placeholder="my vLLM")
-        st.text_input("URL", key=keys.CUSTOM_FORM + "url", placeholder="http://localhost:8000/v1")
+        st.radio("API", list(API_LABELS), format_func=API_LABELS.__getitem__, key=keys.CUSTOM_FORM + "api")
+        st.text_input("URL", key=keys.CUSTOM_FORM + "url", placeholder="http://localhost:11434/v1",
+                      help="The base URL: Ollama http://localhost:11434/v1, vLLM http://localhost:8000/v1, "
+                           "Foundry https://<resource>.services.ai.azure.com/openai/v1.")
         st.text_input("Key (optional)", key=keys.CUSTOM_FORM + "key", type="password",
                       help="Kept in this browser session only.")
         st.text_input("Model id (optional)", key=keys.CUSTOM_FORM + "model")
@@ -136,4 +192,4 @@ def render_custom_endpoint_form(policy: EndpointPolicy) -> None:
         if ss.get(keys.CUSTOM_ERROR):
             st.error(ss[keys.CUSTOM_ERROR])
         for entry in ss.get(keys.CUSTOM_ENDPOINTS, []):
-            st.caption(f"{entry.name}: {entry.url}")
+            st.caption(f"{entry.name}: {entry.url} ({API_LABELS.get(entry.api, entry.api).split(' (')[0]})")

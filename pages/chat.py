@@ -6,17 +6,12 @@ import resources
 from components.code_view import render_code_view
 from components.conversation import render_conversation, render_message
 from components.history import render_export_import, render_history, render_new_chat_button, render_presets
-from components.model_picker import (
-    render_custom_endpoint_form,
-    render_model_picker,
-    render_request_budget,
-    render_session_token_input,
-)
+from components.model_picker import render_custom_endpoint_form, render_model_picker, render_session_token_input
+from components.rate_limits import render_rate_limits
 from components.sidebar import render_parameter_controls, render_parameter_problems, render_system_prompt
 from components.streaming import render_stop_button, render_streamed_reply
 from playground.client import PlaygroundError
-from playground.params import validate
-from playground.providers import GITHUB
+from playground.params import Problem, validate
 
 config = resources.settings()
 chat = resources.chat(config)
@@ -25,17 +20,17 @@ resources.open_from_url(chat)
 
 render_new_chat_button(chat)
 choice = render_model_picker(resources.providers(config), resources.catalog_loader(config))
-budget = resources.request_budget(choice.endpoint, choice.model or "") if choice.provider.kind == GITHUB else None
-budget_meter = st.sidebar.container()  # drawn last, so it counts this run's request
+rate_meter = st.sidebar.container()  # drawn last, so it shows what this run's reply reported
 params, problems = render_parameter_controls(choice)
 check = validate(params, model_id=choice.model or choice.label, streaming=True)
-problems += check.errors
+problems += check.errors + ([Problem("model", choice.model_problem)] if choice.model_problem else [])
 render_parameter_problems(problems, check.warnings)
 render_system_prompt()
 history = st.sidebar.container()  # drawn last, so it lists this run's conversation
 render_presets(chat)
 render_export_import(chat)
-render_session_token_input()
+if config.github_models_url:  # GitHub Models was retired: its token only matters with an explicit URL
+    render_session_token_input()
 render_custom_endpoint_form(resources.endpoint_policy(config))
 
 st.title("Chat")
@@ -65,9 +60,7 @@ def composer(drawn: int) -> None:
         else:
             recorder = chat.begin_reply(choice, expect_json=params.response_format is not None)
             client = resources.client_for(choice.endpoint, config)
-            on_headers = budget.observe_headers if budget else None
-            if budget:
-                budget.record()
+            on_headers = resources.rate_limit_hook(choice.endpoint, choice.model)
             try:
                 if check.stream:
                     stream = client.stream_chat(chat.request(), params, choice.model, on_headers=on_headers)
@@ -79,7 +72,7 @@ def composer(drawn: int) -> None:
             except PlaygroundError as error:
                 chat.fail(error.message)
             else:
-                st.rerun()  # the whole page: the reply with its actions, the history, the budget, View code
+                st.rerun()  # the whole page: the reply with its actions, the history, the rate limits, View code
 
     if chat.error:
         st.error(chat.error, icon=":material/error:")
@@ -89,8 +82,7 @@ def composer(drawn: int) -> None:
 
 composer(drawn)
 
-if budget:
-    with budget_meter:
-        render_request_budget(budget.reading(), choice.card.tier_limits if choice.card else None)
+with rate_meter:
+    render_rate_limits(resources.rate_limit_reading(choice.endpoint, choice.model), choice.endpoint.label)
 with history:
     render_history(chat)

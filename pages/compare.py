@@ -17,7 +17,6 @@ from components.model_picker import PREFERRED_GITHUB_MODEL
 from playground import compare
 from playground import state as keys
 from playground.compare import ColumnRequest, ColumnSetup
-from playground.providers import GITHUB
 
 ss = st.session_state
 config = resources.settings()
@@ -56,13 +55,10 @@ render_new_comparison_button()
 def column_requests(history: list) -> list[ColumnRequest]:
     requests = []
     for index, setup in enumerate(setups):
-        choice, budget = setup.choice, None
-        if choice.provider.kind == GITHUB:  # GitHub counts every column's request
-            budget = resources.request_budget(choice.endpoint, choice.model or "")
-            budget.record()
+        choice = setup.choice
         requests.append(ColumnRequest(
             resources.client_for(choice.endpoint, config), compare.request_messages(history, system_prompt, index),
-            setup.params, choice.model, setup.label, budget.observe_headers if budget else None))
+            setup.params, choice.model, setup.label, resources.rate_limit_hook(choice.endpoint, choice.model)))
     return requests
 
 

@@ -1,39 +1,28 @@
-"""GitHub Models' catalog: the live list of models, and a built-in list for when it is unreachable.
+"""Model lists: what an endpoint lists (cached), GitHub Models' catalog (retired 2026-07-30, read
+only when GITHUB_MODELS_URL is set), and a built-in list of Microsoft Foundry's Phi and Meta Llama
+models for when a Foundry endpoint's list cannot be read.
 
-The catalog is plain REST (`GET {GITHUB_MODELS_URL}/catalog/models`), not part of the inference
-API, so it is read here with the standard library rather than through the SDK.
+GitHub's catalog is plain REST (`GET {GITHUB_MODELS_URL}/catalog/models`), not part of an
+inference API, so it is read here with the standard library rather than through an SDK.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from .client import PlaygroundError
+from .errors import PlaygroundError
 from .settings import Secret
+from .transports.base import retirement
 
-
-@dataclass(frozen=True)
-class TierLimits:
-    requests_per_minute: int
-    requests_per_day: int
-    input_tokens: int
-    output_tokens: int
-    concurrent: int
-
-
-# Published free-tier limits (Copilot Free/Pro); they may change, so the UI says "published".
-TIER_LIMITS = {
-    "low": TierLimits(15, 150, 8000, 4000, 5),
-    "high": TierLimits(10, 50, 8000, 4000, 2),
-}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,11 +40,7 @@ class CatalogModel:
     tags: tuple[str, ...] = ()
     html_url: str | None = None
     version: str | None = None
-    offline: bool = False  # from the built-in list, not the live catalog
-
-    @property
-    def tier_limits(self) -> TierLimits | None:
-        return TIER_LIMITS.get(self.rate_limit_tier or "")
+    offline: bool = False  # from the built-in list, not what an endpoint or catalog said
 
     @property
     def is_reasoning(self) -> bool:
@@ -63,37 +48,64 @@ class CatalogModel:
         return "reasoning" in self.tags or bool(re.match(r"^(openai/)?(o\d|gpt-5)", self.id))
 
 
-def _builtin(model_id: str, name: str, publisher: str, summary: str, tier: str,
-             max_in: int, max_out: int) -> CatalogModel:
-    return CatalogModel(model_id, name, publisher, summary, tier, max_in, max_out,
-                        html_url=f"https://github.com/marketplace?type=models&query={name}", offline=True)
+def _builtin(name: str, publisher: str, summary: str, max_in: int, max_out: int | None,
+             vision: bool = False) -> CatalogModel:
+    return CatalogModel(name, name, publisher, summary, None, max_in, max_out,
+                        input_modalities=("text", "image") if vision else ("text",), offline=True)
 
 
-# The mission's models, kept for offline use: the six Phi-3 models and Meta Llama instruct models.
+# Microsoft Foundry's Phi and Meta Llama chat models, by the model names Foundry deployments carry
+# (a deployment is often named after its model). Limits as their model cards publish them; None
+# where a card gives no output limit (the playground then uses its default).
 BUILTIN_MODELS: tuple[CatalogModel, ...] = (
-    _builtin("microsoft/phi-3-medium-128k-instruct", "Phi-3-medium-128k-instruct", "Microsoft",
-             "Same Phi-3-medium model, but with a larger context size for RAG or few shot prompting.", "low", 131072, 4096),
-    _builtin("microsoft/phi-3-medium-4k-instruct", "Phi-3-medium-4k-instruct", "Microsoft",
-             "A 14B parameters model, proves better quality than Phi-3-mini, with a focus on high-quality, reasoning-dense data.", "low", 4096, 1024),
-    _builtin("microsoft/phi-3-mini-128k-instruct", "Phi-3-mini-128k-instruct", "Microsoft",
-             "Same Phi-3-mini model, but with a larger context size for RAG or few shot prompting.", "low", 131072, 4096),
-    _builtin("microsoft/phi-3-mini-4k-instruct", "Phi-3-mini-4k-instruct", "Microsoft",
-             "Tiniest member of the Phi-3 family. Optimized for both quality and low latency.", "low", 4096, 1024),
-    _builtin("microsoft/phi-3-small-128k-instruct", "Phi-3-small-128k-instruct", "Microsoft",
-             "Same Phi-3-small model, but with a larger context size for RAG or few shot prompting.", "low", 131072, 4096),
-    _builtin("microsoft/phi-3-small-8k-instruct", "Phi-3-small-8k-instruct", "Microsoft",
-             "A 7B parameters model, proves better quality than Phi-3-mini, with a focus on high-quality, reasoning-dense data.", "low", 8192, 2048),
-    _builtin("meta/llama-3.2-11b-vision-instruct", "Llama-3.2-11B-Vision-Instruct", "Meta",
-             "Excels in image reasoning capabilities on high-res images for visual understanding apps.", "low", 128000, 8192),
-    _builtin("meta/llama-3.2-90b-vision-instruct", "Llama-3.2-90B-Vision-Instruct", "Meta",
-             "Advanced image reasoning capabilities for visual understanding agentic apps.", "high", 128000, 8192),
-    _builtin("meta/llama-3.3-70b-instruct", "Llama-3.3-70B-Instruct", "Meta",
-             "Llama 3.3 70B Instruct offers enhanced reasoning, math, and instruction following.", "high", 128000, 4096),
-    _builtin("meta/meta-llama-3.1-8b-instruct", "Meta-Llama-3.1-8B-Instruct", "Meta",
-             "The Llama 3.1 instruction tuned text only models are optimized for multilingual dialogue use cases.", "low", 131072, 4096),
-    _builtin("meta/meta-llama-3.1-405b-instruct", "Meta-Llama-3.1-405B-Instruct", "Meta",
-             "The Llama 3.1 instruction tuned text only models are optimized for multilingual dialogue use cases.", "high", 131072, 4096),
+    _builtin("Phi-4", "Microsoft", "A 14B model trained on synthetic and filtered public data for reasoning.",
+             16384, None),
+    _builtin("Phi-4-mini-instruct", "Microsoft", "A 3.8B model with a 128K context, strong at reasoning and math.",
+             131072, 4096),
+    _builtin("Phi-3.5-mini-instruct", "Microsoft", "Refresh of Phi-3-mini: multilingual, 128K context.",
+             131072, 4096),
+    _builtin("Phi-3-mini-4k-instruct", "Microsoft",
+             "Tiniest member of the Phi-3 family. Optimized for both quality and low latency.", 4096, 1024),
+    _builtin("Phi-3-mini-128k-instruct", "Microsoft",
+             "Same Phi-3-mini model, but with a larger context size for RAG or few shot prompting.", 131072, 4096),
+    _builtin("Phi-3-small-8k-instruct", "Microsoft",
+             "A 7B parameters model, better quality than Phi-3-mini, focused on reasoning-dense data.", 8192, 2048),
+    _builtin("Phi-3-small-128k-instruct", "Microsoft",
+             "Same Phi-3-small model, but with a larger context size for RAG or few shot prompting.", 131072, 4096),
+    _builtin("Phi-3-medium-4k-instruct", "Microsoft",
+             "A 14B parameters model, better quality than Phi-3-mini, focused on reasoning-dense data.", 4096, 1024),
+    _builtin("Phi-3-medium-128k-instruct", "Microsoft",
+             "Same Phi-3-medium model, but with a larger context size for RAG or few shot prompting.", 131072, 4096),
+    _builtin("Llama-3.3-70B-Instruct", "Meta",
+             "Llama 3.3 70B Instruct offers enhanced reasoning, math, and instruction following.", 128000, 4096),
+    _builtin("Meta-Llama-3.1-8B-Instruct", "Meta",
+             "Llama 3.1 instruction tuned text model, optimized for multilingual dialogue.", 131072, 4096),
+    _builtin("Meta-Llama-3.1-70B-Instruct", "Meta",
+             "Llama 3.1 instruction tuned text model, optimized for multilingual dialogue.", 131072, 4096),
+    _builtin("Meta-Llama-3.1-405B-Instruct", "Meta",
+             "Llama 3.1 instruction tuned text model, optimized for multilingual dialogue.", 131072, 4096),
+    _builtin("Llama-3.2-11B-Vision-Instruct", "Meta",
+             "Image reasoning on high-resolution images for visual understanding apps.", 128000, 8192, vision=True),
+    _builtin("Llama-3.2-90B-Vision-Instruct", "Meta",
+             "Advanced image reasoning for visual understanding agentic apps.", 128000, 8192, vision=True),
+    _builtin("Llama-3.2-1B-Instruct", "Meta", "A small multilingual text model for on-device style tasks.",
+             128000, None),
+    _builtin("Llama-3.2-3B-Instruct", "Meta", "A small multilingual text model for summarising and rewriting.",
+             128000, None),
 )
+_BUILTIN_BY_NAME = {m.name.lower(): m for m in BUILTIN_MODELS}
+
+
+def builtin_card(model_id: str) -> CatalogModel | None:
+    """The built-in card for a listed model id (`Phi-4`, `microsoft/phi-4`), for its limits."""
+    return _BUILTIN_BY_NAME.get(model_id.rsplit("/", 1)[-1].lower())
+
+
+def github_builtin_models() -> list[CatalogModel]:
+    """The built-in list under GitHub Models' historical ids (`microsoft/phi-4`), for its offline list."""
+    from dataclasses import replace
+
+    return [replace(m, id=f"{m.publisher.lower()}/{m.name.lower()}") for m in BUILTIN_MODELS]
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -142,6 +154,9 @@ def fetch_catalog(base_url: str, token: Secret, timeout: float = 10.0) -> list[C
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return parse_catalog(json.loads(response.read()))
     except urllib.error.HTTPError as error:
+        retired = retirement(dict(error.headers.items()), base_url) if error.code in (403, 404, 410) else None
+        if retired:
+            raise PlaygroundError(retired, status=error.code, code="retired") from None
         hint = " Check GITHUB_TOKEN (it needs the models:read permission)." if error.code in (401, 403) else ""
         raise PlaygroundError(f"GitHub Models' catalog answered HTTP {error.code}.{hint}", status=error.code) from None
     except (urllib.error.URLError, OSError) as error:
@@ -162,29 +177,29 @@ def filter_models(models: list[CatalogModel], search: str = "", publishers: list
     ]
 
 
-class CatalogCache:
-    """Keeps the catalog for an hour; remembers a failure for a minute so an unreachable
-    catalog does not cost a timeout on every rerun."""
+class ListingCache(Generic[T]):
+    """Keeps what a fetch returned for `ok_seconds`; remembers a failure for `failure_seconds`,
+    so an unreachable endpoint costs no timeout on every rerun. Keys hold no secret: callers
+    put a digest of the key in them."""
 
-    def __init__(self, ok_seconds: float = 3600.0, failure_seconds: float = 60.0, clock=None):
+    def __init__(self, ok_seconds: float = 300.0, failure_seconds: float = 60.0, clock=None):
         self._clock = clock or time.monotonic
         self._ok, self._failure = ok_seconds, failure_seconds
-        self._entries: dict[str, tuple[float, list[CatalogModel], str | None]] = {}
+        self._entries: dict[str, tuple[float, T | None, PlaygroundError | None]] = {}
         self._lock = threading.Lock()
 
-    def get(self, base_url: str, token: Secret, fetch=fetch_catalog) -> tuple[list[CatalogModel], str | None]:
-        """(models, None) from the live catalog, or (built-in models, why) when it failed."""
-        key = base_url + "|" + hashlib.sha256(token.reveal().encode()).hexdigest()
+    def get(self, key: str, fetch: Callable[[], T]) -> tuple[T | None, PlaygroundError | None]:
+        """(value, None) from the fetch, or (None, the error) when it failed."""
         now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry and entry[0] > now:
                 return entry[1], entry[2]
         try:
-            result: tuple[list[CatalogModel], str | None] = (fetch(base_url, token), None)
+            result: tuple[T | None, PlaygroundError | None] = (fetch(), None)
             expires = now + self._ok
         except PlaygroundError as error:
-            result = (list(BUILTIN_MODELS), error.message)
+            result = (None, error)
             expires = now + self._failure
         with self._lock:
             self._entries[key] = (expires, *result)

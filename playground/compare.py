@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
 
 from . import state as keys
-from .catalog import CatalogModel
 from .local_endpoint.model import MODEL_NAME
 from .messages import Message, reply_message, system_message, wire
 from .params import DEFAULT_SYSTEM_PROMPT, PARAMETERS, SAMPLING_ONLY, clamped
-from .providers import AZURE, EMBEDDED, GITHUB, ModelChoice, Provider
+from .providers import AZURE, EMBEDDED, GITHUB, ModelChoice, ModelListing, Provider, model_choices
 from .transports.base import ChatStream
 from .errors import PlaygroundError
 from .types import ChatParams
@@ -106,7 +105,7 @@ def open_comparison(state: MutableMapping[str, Any], store: Any, conversation_id
 
 # -- model choices ----------------------------------------------------------------------------
 
-CatalogLoader = Callable[[Provider], "tuple[list[CatalogModel], str | None]"]
+CatalogLoader = Callable[[Provider], ModelListing]
 
 
 def option_key(provider: Provider, model: str | None) -> str:
@@ -114,27 +113,27 @@ def option_key(provider: Provider, model: str | None) -> str:
 
 
 def option_label(choice: ModelChoice) -> str:
-    """"provider · model", e.g. "GitHub Models · GPT-4o" or "Embedded model (offline) · SmolLM2-135M-Instruct"."""
-    if choice.card:
+    """"provider · model", e.g. "Microsoft Foundry (OpenAI v1) · gpt-4o-mini" or "Embedded model (offline) ·
+    SmolLM2-135M-Instruct"."""
+    if choice.card and not choice.entry:
         model = choice.card.name
     elif choice.provider.kind == EMBEDDED:
-        model = MODEL_NAME
+        model = choice.provider.model_name or MODEL_NAME
     else:
         model = choice.model or ("the deployment's model" if choice.provider.kind == AZURE else None)
     return f"{choice.provider.label} · {model}" if model else choice.provider.label
 
 
-def model_options(providers: Sequence[Provider], load_catalog: CatalogLoader) -> dict[str, ModelChoice]:
-    """Every model a column can use, keyed by a stable string, in the providers' order. GitHub
-    Models contributes its whole catalog (or the built-in list when the catalog is unreachable)."""
+def model_options(providers: Sequence[Provider], load_listing: CatalogLoader) -> dict[str, ModelChoice]:
+    """Every model a column can use, keyed by a stable string, in the providers' order: what each
+    model-listing provider lists (or its built-in list when the list is unreachable), the others'
+    one model. A provider with nothing to offer that can be sent (no model listed) offers none."""
     options: dict[str, ModelChoice] = {}
     for provider in providers:
-        if provider.kind == GITHUB:
-            models, _offline_reason = load_catalog(provider)
-            for card in models:
-                options[option_key(provider, card.id)] = ModelChoice(provider, card.id, card)
-        else:
-            options[option_key(provider, provider.model)] = ModelChoice(provider, provider.model)
+        listing = load_listing(provider) if provider.lists_models else None
+        for choice in model_choices(provider, listing):
+            if not choice.model_problem:
+                options[option_key(provider, choice.model)] = choice
     return options
 
 

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from .client import PlaygroundError
-from .local_endpoint.model import MODEL_VARIABLE, ModelFileError, check_model_file
+from .local_endpoint.model import MODEL_NAME, MODEL_VARIABLE, ModelFileError, check_model_file
 from .settings import Settings
 
 STARTUP_TIMEOUT = 60.0
@@ -22,6 +22,7 @@ STARTUP_TIMEOUT = 60.0
 class EmbeddedEndpoint:
     url: str
     process: subprocess.Popen | None  # None when an endpoint was already running
+    model_name: str = MODEL_NAME  # what its /info says it serves (PLAYGROUND_LOCAL_MODEL: another GGUF)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -33,20 +34,22 @@ def _ours(headers) -> bool:
     return headers.get("Server", "").startswith("playground-local-endpoint")
 
 
-def _probe(url: str, api_key: str | None) -> str | None:
-    """'ours' if our endpoint answers at url, 'other' if something else does, None if nothing.
-    Ours says so in its Server header (whatever model it serves: PLAYGROUND_LOCAL_MODEL)."""
+def _probe(url: str, api_key: str | None) -> tuple[str | None, str]:
+    """('ours', model name) if our endpoint answers at url, ('other', "") if something else does,
+    (None, "") if nothing. Ours says so in its Server header (whatever model it serves)."""
     request = urllib.request.Request(url + "/info")
     if api_key:
         request.add_header("api-key", api_key)
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
             body = json.loads(response.read() or b"{}")
-            return "ours" if _ours(response.headers) and "model_name" in body else "other"
+            if _ours(response.headers) and isinstance(body.get("model_name"), str):
+                return "ours", body["model_name"]
+            return "other", ""
     except urllib.error.HTTPError as error:
-        return "ours" if error.code == 401 and _ours(error.headers) else "other"
+        return ("ours", MODEL_NAME) if error.code == 401 and _ours(error.headers) else ("other", "")
     except (urllib.error.URLError, OSError, ValueError):
-        return None
+        return None, ""
 
 
 def ensure_embedded_endpoint(settings: Settings) -> EmbeddedEndpoint:
@@ -59,9 +62,9 @@ def ensure_embedded_endpoint(settings: Settings) -> EmbeddedEndpoint:
             raise PlaygroundError(f"{MODEL_VARIABLE} is set to {settings.local_model!r}, which the embedded "
                                   f"endpoint cannot serve: {exc}.") from None
     key = settings.local_api_key.reveal() if settings.local_api_key else None
-    found = _probe(url, key)
+    found, name = _probe(url, key)
     if found == "ours":
-        return EmbeddedEndpoint(url, None)
+        return EmbeddedEndpoint(url, None, name)
     if found == "other":
         raise PlaygroundError(
             f"Port {settings.local_port} is taken by another program. Set PLAYGROUND_LOCAL_PORT to a free port."
@@ -84,8 +87,9 @@ def ensure_embedded_endpoint(settings: Settings) -> EmbeddedEndpoint:
             raise PlaygroundError(
                 f"The embedded model failed to start (exit code {process.returncode}); see the terminal for details."
             )
-        if _probe(url, key) == "ours":
-            return EmbeddedEndpoint(url, process)
+        found, name = _probe(url, key)
+        if found == "ours":
+            return EmbeddedEndpoint(url, process, name)
         time.sleep(0.1)
     process.terminate()
     raise PlaygroundError(f"The embedded model did not start within {STARTUP_TIMEOUT:.0f} s.")

@@ -43,11 +43,16 @@ class Secret:
 
 @dataclass(frozen=True)
 class Settings:
-    github_token: Secret | None = None
-    github_models_url: str = "https://models.github.ai"
-    github_models_org: str | None = None
+    azure_openai_endpoint: str | None = None  # Microsoft Foundry's OpenAI v1 base URL, ending in /openai/v1
+    azure_openai_api_key: Secret | None = None  # None: Microsoft Entra ID
     azure_inference_endpoint: str | None = None
     azure_inference_credential: Secret | None = None
+    openai_base_url: str | None = None  # any OpenAI-compatible server
+    openai_api_key: Secret | None = None
+    github_token: Secret | None = None
+    # GitHub Models was retired on 2026-07-30: offered only when this is set explicitly (no default).
+    github_models_url: str | None = None
+    github_models_org: str | None = None
     local_host: str = "127.0.0.1"
     local_port: int = 8765
     local_api_key: Secret | None = None
@@ -72,6 +77,19 @@ def _url(name: str, value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name} must be an http(s) URL such as https://host/path, got {value!r}.")
     return value.rstrip("/")
+
+
+def _foundry_url(name: str, value: str) -> str:
+    """The OpenAI v1 base URL. Azure OpenAI code has long used AZURE_OPENAI_ENDPOINT for the bare
+    resource URL (`https://<resource>.openai.azure.com/`); that resource serves the v1 API under
+    `/openai/v1`, so a bare (or `/openai`) URL is completed rather than sent to a route that 404s."""
+    url = _url(name, value)
+    path = urlsplit(url).path
+    if path in ("", "/"):
+        return url + "/openai/v1"
+    if path.rstrip("/").endswith("/openai"):
+        return url + "/v1"
+    return url
 
 
 def _int(low: int, high: int):
@@ -131,11 +149,15 @@ def _custom_endpoints(name: str, value: str) -> str:
 
 
 VARIABLES: dict[str, tuple[str, Any]] = {
+    "AZURE_OPENAI_ENDPOINT": ("azure_openai_endpoint", _foundry_url),
+    "AZURE_OPENAI_API_KEY": ("azure_openai_api_key", _secret),
+    "AZURE_INFERENCE_ENDPOINT": ("azure_inference_endpoint", _url),
+    "AZURE_INFERENCE_CREDENTIAL": ("azure_inference_credential", _secret),
+    "OPENAI_BASE_URL": ("openai_base_url", _url),
+    "OPENAI_API_KEY": ("openai_api_key", _secret),
     "GITHUB_TOKEN": ("github_token", _secret),
     "GITHUB_MODELS_URL": ("github_models_url", _url),
     "GITHUB_MODELS_ORG": ("github_models_org", _text),
-    "AZURE_INFERENCE_ENDPOINT": ("azure_inference_endpoint", _url),
-    "AZURE_INFERENCE_CREDENTIAL": ("azure_inference_credential", _secret),
     "PLAYGROUND_LOCAL_HOST": ("local_host", _text),
     "PLAYGROUND_LOCAL_PORT": ("local_port", _int(1, 65535)),
     "PLAYGROUND_LOCAL_API_KEY": ("local_api_key", _secret),

@@ -13,6 +13,7 @@ KEEP = "session"  # persist_state value: a widget's value survives a visit to an
 PROVIDER = "model_provider"
 MODEL = "model_id"  # the model picked from the endpoint's list, or typed
 MODEL_SEARCH = "model_search"
+MODEL_OTHER = "model_other"  # the typed model id when the list lacks it ("Other model id…")
 MODEL_PUBLISHERS, MODEL_CAPABILITY = "model_publishers", "model_capability"  # catalog filters
 SESSION_TOKEN = "model_session_token"  # a Secret pasted for this session only (never a widget value)
 TOKEN_INPUT = "model_token_input"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from ..client import ChatClient, PlaygroundError
+from ..client import ChatClient, PlaygroundError, Transport
 from ..local_endpoint.model import MODEL_NAME
 from ..promptfile import PromptFileError, load
 from ..providers import AZURE, EMBEDDED, GITHUB, Provider, configured_providers
@@ -43,14 +43,14 @@ class _Resolver:
     def __post_init__(self) -> None:
         self.embedded_url = f"http://{self.settings.local_host}:{self.settings.local_port}"
         self.providers = configured_providers(self.settings, self.embedded_url)
-        self.clients: dict[str, ChatClient] = {}
+        self.clients: dict[str, Transport] = {}
         self.embedded_process: Any = None
         self.targets: dict[str, ModelTarget] = {}
 
     def provider_ids(self) -> list[str]:
         return [p.id for p in self.providers]
 
-    def client(self, provider: Provider) -> ChatClient:
+    def client(self, provider: Provider) -> Transport:
         if provider.id not in self.clients:
             if provider.kind == EMBEDDED and self.embedded_process is None:
                 from ..embedded import ensure_embedded_endpoint
@@ -81,8 +81,8 @@ class _Resolver:
         matches = [p for p in self.providers if spec == p.id or spec.startswith(p.id + ":")]
         if not matches:
             known = ", ".join(self.provider_ids())
-            hint = (" Azure needs AZURE_INFERENCE_ENDPOINT (and AZURE_INFERENCE_CREDENTIAL); GitHub Models needs "
-                    "GITHUB_TOKEN.")
+            hint = (" Microsoft Foundry needs AZURE_OPENAI_ENDPOINT (OpenAI v1) or AZURE_INFERENCE_ENDPOINT (Model "
+                    "Inference API); an OpenAI-compatible server needs OPENAI_BASE_URL.")
             head = spec.split(":", 1)[0]
             raise UsageError(f"{option} {spec!r}: no provider {head!r} is configured (configured: {known}).{hint}")
         provider = max(matches, key=lambda p: len(p.id))
@@ -90,8 +90,8 @@ class _Resolver:
             model = provider.model  # a custom endpoint's fixed model, or none (a single-model deployment)
         else:
             model = spec[len(provider.id) + 1:].strip() or None
-        if provider.kind == GITHUB and not model:
-            raise UsageError(f"{option} {spec!r}: GitHub Models needs a model, e.g. github:openai/gpt-4o-mini.")
+        if provider.lists_models and not model:
+            raise UsageError(f"{option} {spec!r}: {provider.label} needs a model, e.g. {provider.id}:MODEL_ID.")
         return self.target(provider, model, f"{provider.id}:{model}" if model else provider.id)
 
     def _provider(self, provider_id: str) -> Provider:
@@ -137,6 +137,12 @@ class _Resolver:
             except Exception as error:  # the catalog is unreachable (GitHub Models was retired in 2026)
                 return None, f"its catalog is unreachable ({error})"
             return (model, "") if model.lower() in ids else (None, "not in its catalog")
+        if provider.lists_models:
+            try:
+                ids = {entry.id.lower() for entry in self.client(provider).list_models()}
+            except PlaygroundError as error:
+                return None, f"its model list is unreachable ({error.message})"
+            return (model, "") if model.lower() in ids else (None, "not in its model list")
         return None, "cannot tell which models it serves"
 
     def close(self) -> None:

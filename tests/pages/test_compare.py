@@ -120,7 +120,7 @@ def test_a_failing_column_shows_its_error_and_the_others_answer(clean_env, endpo
         pickers = [at.selectbox(key=f"compare_model_{i}") for i in range(2)]
         assert pickers[0].value == pickers[1].value  # both start on GitHub's preferred model
         labels = pickers[1].options
-        assert "GitHub Models · Phi-3-mini instruct (4k)" in labels
+        assert "GitHub Models (retired 2026-07-30) · Phi-3-mini instruct (4k)" in labels
         embedded = next(o for o in labels if o.startswith("Embedded model (offline)"))
         pickers[1].set_value(EMBEDDED).run()
         at.slider(key="compare_max_tokens").set_value(8).run()

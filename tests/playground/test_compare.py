@@ -14,7 +14,7 @@ from playground.client import ChatClient, ChatParams, Endpoint
 from playground.compare import ColumnRequest, ColumnSetup
 from playground.messages import Message
 from playground.params import PARAMETERS
-from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, Provider
+from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, ModelListing, Provider
 from playground.settings import Secret
 from playground.store import Store
 from tests.app_server import free_port
@@ -70,7 +70,7 @@ def test_turns_group_each_prompt_with_its_replies_by_column():
 
 def test_a_saved_comparison_reopens_with_its_columns_models_parameters_and_replies(tmp_path):
     store = Store(tmp_path / "db.sqlite")
-    options = compare.model_options(providers(), lambda provider: (CARDS, None))
+    options = compare.model_options(providers(), lambda provider: ModelListing(cards=tuple(CARDS)))
     setups = [ColumnSetup(ModelChoice(providers()[1], None), ChatParams(temperature=0.2, max_tokens=50)),
               ColumnSetup(ModelChoice(providers()[2], "llama-3"), ChatParams(temperature=1.3, top_p=0.5)),
               ColumnSetup(ModelChoice(providers()[0], CARDS[0].id, CARDS[0]), ChatParams(frequency_penalty=0.4))]
@@ -139,7 +139,7 @@ CARDS = [CatalogModel("openai/gpt-4o", "GPT-4o", "OpenAI", max_output_tokens=163
 
 
 def test_model_options_list_every_provider_and_the_github_catalog():
-    options = compare.model_options(providers(), lambda provider: (CARDS, None))
+    options = compare.model_options(providers(), lambda provider: ModelListing(cards=tuple(CARDS)))
     assert [compare.option_label(c) for c in options.values()] == [
         "GitHub Models · GPT-4o", "GitHub Models · Phi-3-mini", "GitHub Models · o3-mini",
         "Embedded model (offline) · SmolLM2-135M-Instruct", "vllm · llama-3"]

@@ -10,7 +10,8 @@ from playground.settings import Secret, SettingsError, load_settings
 def test_defaults_need_no_configuration(tmp_path):
     settings = load_settings({}, {}, tmp_path / "missing.env")
     assert settings.github_token is None and settings.azure_inference_endpoint is None
-    assert settings.github_models_url == "https://models.github.ai"
+    assert settings.azure_openai_endpoint is None and settings.openai_base_url is None
+    assert settings.github_models_url is None  # retired: no default address to send a token to
     assert (settings.local_host, settings.local_port) == ("127.0.0.1", 8765)
 
 
@@ -37,6 +38,8 @@ def test_empty_values_count_as_unset(tmp_path):
     ("PLAYGROUND_LOCAL_PORT", "70000", "between 1 and 65535"),
     ("AZURE_INFERENCE_ENDPOINT", "my-endpoint.azure.com", "http(s) URL"),
     ("GITHUB_MODELS_URL", "ftp://models", "http(s) URL"),
+    ("AZURE_OPENAI_ENDPOINT", "contoso.openai.azure.com", "http(s) URL"),
+    ("OPENAI_BASE_URL", "localhost:11434/v1", "http(s) URL"),
     ("PLAYGROUND_REQUEST_TIMEOUT", "-1", "seconds"),
 ])
 def test_a_bad_value_fails_naming_the_variable(name, value, words):
@@ -46,6 +49,26 @@ def test_a_bad_value_fails_naming_the_variable(name, value, words):
 
 
 def test_secrets_do_not_show_in_reprs():
-    settings = load_settings({"GITHUB_TOKEN": "ghp_supersecret", "AZURE_INFERENCE_CREDENTIAL": "azkey"}, {}, None)
-    assert "ghp_supersecret" not in repr(settings) and "azkey" not in repr(settings)
+    settings = load_settings({"GITHUB_TOKEN": "ghp_supersecret", "AZURE_INFERENCE_CREDENTIAL": "azkey",
+                              "AZURE_OPENAI_API_KEY": "foundrykey", "OPENAI_API_KEY": "sk-openai"}, {}, None)
+    for secret in ("ghp_supersecret", "azkey", "foundrykey", "sk-openai"):
+        assert secret not in repr(settings)
     assert settings.github_token == Secret("ghp_supersecret")
+
+
+@pytest.mark.parametrize("value, url", [
+    ("https://contoso.openai.azure.com/openai/v1/", "https://contoso.openai.azure.com/openai/v1"),
+    ("https://contoso.services.ai.azure.com/openai/v1", "https://contoso.services.ai.azure.com/openai/v1"),
+    # The bare resource URL Azure OpenAI code has long put in this variable: the v1 routes are under it.
+    ("https://contoso.openai.azure.com/", "https://contoso.openai.azure.com/openai/v1"),
+    ("https://contoso.openai.azure.com/openai", "https://contoso.openai.azure.com/openai/v1"),
+])
+def test_the_foundry_endpoint_is_the_openai_v1_base_url(value, url):
+    settings = load_settings({"AZURE_OPENAI_ENDPOINT": value, "AZURE_OPENAI_API_KEY": "k"}, {}, None)
+    assert settings.azure_openai_endpoint == url
+    assert settings.azure_openai_api_key == Secret("k")
+
+
+def test_openai_compatible_server_settings():
+    settings = load_settings({"OPENAI_BASE_URL": "http://localhost:11434/v1/"}, {}, None)
+    assert settings.openai_base_url == "http://localhost:11434/v1" and settings.openai_api_key is None
