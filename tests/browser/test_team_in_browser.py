@@ -180,8 +180,8 @@ def test_a_custom_endpoint_at_the_metadata_address_is_refused(team_app):
     with signed_in(browser, url, "alice") as alice:
         expect(sidebar(alice)).to_contain_text("Signed in as Alice", timeout=30_000)
         sidebar(alice).get_by_text("Add an endpoint", exact=True).click()
-        sidebar(alice).get_by_label("Name").fill("metadata")
-        sidebar(alice).get_by_label("URL").fill("http://169.254.169.254/")
+        sidebar(alice).get_by_role("textbox", name="Name").fill("metadata")
+        sidebar(alice).get_by_role("textbox", name="URL").fill("http://169.254.169.254/")
         sidebar(alice).get_by_role("button", name="Add endpoint").click()
         alert = sidebar(alice).get_by_test_id("stAlert")
         expect(alert).to_contain_text("169.254.169.254 resolves to a link-local/metadata address", timeout=30_000)
