@@ -22,18 +22,24 @@ PAGES = [
 ]
 
 
-def frame() -> list:
+def only(screen, title: str) -> list:
+    """`screen` in place of every page: a link to /compare shows it too, not "page not found"."""
+    return [st.Page(screen, title=title, url_path=page.url_path or "home", default=page is PAGES[0])
+            for page in PAGES]
+
+
+def frame() -> tuple[list, str]:
     options = resources.sign_in()
     if options is None:
-        return PAGES
+        return PAGES, "sidebar"
     user = resources.current_user()
     if user is None:
-        return [st.Page(lambda: render_sign_in(options), title="Sign in", url_path="sign-in", default=True)]
+        return only(lambda: render_sign_in(options), "Sign in"), "hidden"
     if not resources.allowed(user, resources.settings()):
-        return [st.Page(lambda: render_not_allowed(user), title="Not allowed", url_path="not-allowed",
-                        default=True)]
+        return only(lambda: render_not_allowed(user), "Not allowed"), "hidden"
     render_account(user)
-    return PAGES
+    return PAGES, "sidebar"
 
 
-st.navigation(frame()).run()  # one page (sign-in, not allowed): Streamlit shows no navigation
+pages, position = frame()
+st.navigation(pages, position=position).run()

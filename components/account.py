@@ -13,13 +13,12 @@ def render_sign_in(options: list[SignInOption]) -> None:
     st.title("Model Playground")
     st.write("Sign in to use the playground. Your conversations, comparisons and presets are yours alone.")
     for option in options:
-        if st.button(option.label, key=f"sign_in_{option.provider or 'default'}", type="primary",
-                     icon=":material/login:"):
+        if st.button(option.label, type="primary", icon=":material/login:"):  # labels differ: no key needed
             st.login(option.provider)
 
 
 def _sign_out_button(where) -> None:
-    if where.button("Sign out", icon=":material/logout:", key="sign_out"):
+    if where.button("Sign out", icon=":material/logout:"):
         st.logout()
 
 

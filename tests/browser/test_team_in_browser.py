@@ -105,9 +105,10 @@ def test_before_sign_in_no_page_runs_whatever_the_url(team_app):
     context = browser.new_context()
     try:
         page = context.new_page()
-        for path in ("/", "/compare", "/model_info", "/?c=anything"):
+        for path in ("/", "/compare", "/model_info", "/?c=anything", "/compare?c=anything"):
             page.goto(url + path)
             expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("dialog")).to_have_count(0)  # no "page not found" either
             expect(page.get_by_test_id("stChatInput")).to_have_count(0)
             expect(page.get_by_role("link", name="Compare")).to_have_count(0)
     finally:
@@ -170,7 +171,6 @@ def test_a_user_outside_the_allow_list_gets_a_plain_page_and_no_page_runs(team_a
             expect(eve.get_by_role("heading", name="Not allowed")).to_be_visible(timeout=30_000)
         expect(eve.get_by_test_id("stChatInput")).to_have_count(0)
         expect(eve.get_by_role("link", name="Chat")).to_have_count(0)
-        eve.goto(url)  # past Streamlit's "page not found" notice for the URLs above
         sign_out(eve)
         expect(eve.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
 
