@@ -11,6 +11,7 @@ from playground import state as keys
 from playground.auth import owner_id
 from playground.netguard import OFF_MESSAGE
 from playground.store import Store
+from tests.conftest import ROOT
 from tests.pages.apptest import CHAT, open_lazy, open_page, send
 
 ISSUER = "https://login.example.com/tenant/v2.0"
@@ -99,3 +100,19 @@ def test_with_sign_in_custom_endpoints_are_off_unless_the_deployment_allows_them
     assert at.selectbox(key=keys.PROVIDER).value == "custom:mine"
     send(at, "Through the allowed endpoint")
     assert at.session_state[keys.MESSAGES][-1].role == "assistant", at.session_state[keys.ERROR]
+
+
+def test_each_compare_column_counts_against_the_limit_and_a_refused_one_is_not_sent(local, endpoint, clean_env):
+    clean_env.setenv("PLAYGROUND_USER_REQUESTS_PER_MINUTE", "1")
+    at = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=120)
+    at.secrets["auth"] = AUTH
+    at.user = user("erin")
+    at.run()
+    at.slider(key="compare_max_tokens").set_value(8).run()
+    before = len(endpoint.requests())
+    send(at, "Hello?")
+    answers = [m for m in at.session_state["compare_history"] if m.role == "assistant"]
+    assert sorted(a.status for a in answers) == ["complete", "partial"]  # the workers race: either column wins
+    refused = next(a for a in answers if a.status == "partial")
+    assert refused.metrics["error"].startswith("You have sent 1 requests in the last minute, the limit on this")
+    assert len(endpoint.requests()) == before + 1
