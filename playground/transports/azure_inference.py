@@ -12,7 +12,7 @@ from azure.ai.inference import ChatCompletionsClient
 from azure.ai.inference.models import JsonSchemaFormat
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.policies import RedirectPolicy, RetryPolicy
 
 from ..errors import PlaygroundError
 from ..types import ChatParams, Endpoint, ModelEntry, ModelInfo, Reply
@@ -68,6 +68,8 @@ class AzureInferenceTransport:
             credential=credential,
             **credential_options,
             retry_policy=BoundedRetryPolicy(max_retry_after, timeout=read_timeout),
+            # A redirect would go to an address nobody checked (see playground.netguard).
+            redirect_policy=RedirectPolicy(permit_redirects=False),
             connection_timeout=CONNECT_TIMEOUT,
             read_timeout=read_timeout,
             logging_enable=False,

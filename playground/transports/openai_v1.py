@@ -90,6 +90,9 @@ class OpenAITransport:
             # when nothing listens.
             timeout=openai.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
             max_retries=0,  # azure-core taught us: an SDK's retries sleep through hour-long Retry-Afters
+            # A redirect would go to an address nobody checked (playground.netguard checks the
+            # endpoint's own): a user-added endpoint could send the request to a metadata service.
+            http_client=openai.DefaultHttpxClient(follow_redirects=False),
         )
 
     # -- chat ----------------------------------------------------------------------------------
