@@ -23,6 +23,7 @@ from playground.catalog import CatalogCache, CatalogModel
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
+from playground.evaluate.runs import LOCAL_OWNER, RunStore, default_runs_path
 from playground.providers import EMBEDDED, ModelChoice, Provider, configured_providers
 from playground.settings import Secret, Settings, SettingsError, load_settings
 from playground.store import DEFAULT_DB_PATH, Store
@@ -113,6 +114,21 @@ def _store(path: str) -> Store:
 def store(config: Settings) -> Store:
     """The conversation database, shared by every session of this process (see playground.store)."""
     return _store(config.db_path or str(DEFAULT_DB_PATH))
+
+
+@st.cache_resource
+def _runs(path: str) -> RunStore:
+    return RunStore(path)
+
+
+def runs(config: Settings) -> RunStore:
+    """Saved evaluation runs, next to the conversation database (playground.evaluate.runs)."""
+    return _runs(str(default_runs_path(config.db_path)))
+
+
+def current_owner() -> str:
+    """Whose data this session reads and writes: the one place the owner comes from."""
+    return LOCAL_OWNER
 
 
 def chat(config: Settings) -> Chat:
