@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import pandas as pd
 import streamlit as st
 
 from playground import compare
@@ -129,6 +128,8 @@ def _is_blank(value: Any) -> bool:
 
 
 def _test_data(prompt: PromptFile, messages: Sequence[Message]) -> list[dict[str, Any]]:
+    import pandas as pd  # here, not at the top: the Chat page imports this module too
+
     columns = variables(messages, prompt.test_data)
     if not columns:
         st.caption("The messages use no {{variables}}: the run sends them once, as they are.")
@@ -155,6 +156,8 @@ def _test_data(prompt: PromptFile, messages: Sequence[Message]) -> list[dict[str
 
 
 def _choices(item: int, base: LLMEvaluator | None) -> list[Choice]:
+    import pandas as pd
+
     given = base.choices if base else [Choice("yes", 1.0), Choice("no", 0.0)]
     table = st.data_editor(pd.DataFrame([{"choice": c.choice, "score": c.score} for c in given]), num_rows="dynamic",
                            key=_key(f"choices_{item}"),
@@ -467,6 +470,8 @@ def render_compare_picker(saved: Sequence[RunSummary]) -> tuple[str, str] | None
 
 
 def render_diff(result: RunDiff) -> None:
+    import pandas as pd
+
     if not result.regressions and not result.fixes:
         st.info("The two runs have no model in common.")
         return

@@ -5,6 +5,7 @@ import streamlit as st
 import resources
 from components.code_view import render_code_view
 from components.conversation import render_conversation, render_message
+from components.evaluate import render_save_as_prompt_file
 from components.history import render_export_import, render_history, render_new_chat_button, render_presets
 from components.model_picker import (
     render_custom_endpoint_form,
@@ -35,6 +36,7 @@ render_system_prompt()
 history = st.sidebar.container()  # drawn last, so it lists this run's conversation
 render_presets(chat)
 render_export_import(chat)
+render_save_as_prompt_file(chat, choice, params)
 render_session_token_input()
 render_custom_endpoint_form()
 

@@ -291,3 +291,21 @@ def test_save_as_prompt_file_from_chat_opens_here(env, endpoint):
     assert not at.exception
     assert at.subheader[0].value == "Say hi"
     assert list(at.data_editor[0].value["input"]) == ["Hello there"]
+
+
+def test_the_chat_page_saves_its_conversation_as_a_prompt_file(env, endpoint, downloads):
+    from playground.promptfile import loads
+    from tests.pages.apptest import CHAT, open_lazy, send
+
+    at = open_page(CHAT)
+    at.slider(key="chat_max_tokens").set_value(8)
+    at.text_area(key="chat_system_prompt").set_value("Answer in one word.")
+    send(at, "Name a colour.")
+    reply = at.session_state["chat_messages"][-1].content
+    open_lazy(at, "eval_chat_save_open")
+    saved = loads(downloads(at, "eval_chat_download").decode())
+    assert [(m.role, m.content) for m in saved.messages] == [("system", "Answer in one word."), ("user", "{{input}}")]
+    assert saved.test_data == [{"input": "Name a colour.", "expected": reply}]
+    assert saved.model_parameters.max_tokens == 8 and saved.model == "SmolLM2-135M-Instruct"
+    # "Evaluate it" switches to the Evaluate page, which AppTest cannot run from here (a page of st.navigation):
+    # the browser test follows it.
