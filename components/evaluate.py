@@ -249,9 +249,9 @@ def render_editor(prompt: PromptFile, source: str) -> tuple[PromptFile | None, s
         ["Messages", "Test data", "Evaluators", "Parameters"])
     with tab_messages:
         messages = _messages(prompt)
-    found = variables(messages, [])
-    with tab_rows:
+        found = variables(messages, [])
         st.caption("Variables: " + (", ".join("{{" + v + "}}" for v in found) if found else "none"))
+    with tab_rows:
         rows = _test_data(prompt, messages)
     with tab_evaluators:
         evaluators = _evaluators(prompt)
