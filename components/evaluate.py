@@ -5,8 +5,9 @@ Chat page's "Save as prompt file"."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -17,8 +18,21 @@ from playground.evaluate.engine import CANCELLED, DONE, RUNNING, SMALL_JUDGE_NOT
 from playground.evaluate.runs import RunDiff, RunSummary
 from playground.local_endpoint.model import MODEL_NAME
 from playground.promptfile import (
-    BUILTIN_EVALUATORS, PLACEHOLDER, ROLES, STRING_RULES, Choice, Evaluator, LLMEvaluator, Message, ModelParameters,
-    PromptFile, StringEvaluator, as_text, dumps, from_chat, list_prompt_files,
+    BUILTIN_EVALUATORS,
+    PLACEHOLDER,
+    ROLES,
+    STRING_RULES,
+    Choice,
+    Evaluator,
+    LLMEvaluator,
+    Message,
+    ModelParameters,
+    PromptFile,
+    StringEvaluator,
+    as_text,
+    dumps,
+    from_chat,
+    list_prompt_files,
 )
 from playground.providers import EMBEDDED, ModelChoice
 from playground.types import ChatParams
@@ -224,7 +238,7 @@ def _evaluators(prompt: PromptFile) -> list[Evaluator]:
 def _parameters(prompt: PromptFile) -> ModelParameters:
     p = prompt.model_parameters
     # The file may write `temperature: 0`; the inputs take floats (0 == 0.0, so the file stays unedited).
-    as_float = lambda value: float(value) if value is not None else None  # noqa: E731
+    as_float = lambda value: float(value) if value is not None else None
     left, middle, right = st.columns(3)
     max_tokens = left.number_input("maxTokens", min_value=1, max_value=100_000, value=p.max_tokens, step=1,
                                    key=_key("max_tokens"), persist_state=keys.KEEP, placeholder="512 (the cap)",
@@ -234,7 +248,7 @@ def _parameters(prompt: PromptFile) -> ModelParameters:
     top_p = right.number_input("topP", min_value=0.0, max_value=1.0, value=as_float(p.top_p), step=0.05, key=_key("top_p"),
                                persist_state=keys.KEEP, placeholder="the model's")
     # An unchanged value stays as the file wrote it (an int stays an int in the written file).
-    same = lambda new, old: old if new == old else new  # noqa: E731
+    same = lambda new, old: old if new == old else new
     return ModelParameters(int(max_tokens) if max_tokens is not None else None, same(temperature, p.temperature),
                            same(top_p, p.top_p), dict(p.extra))
 

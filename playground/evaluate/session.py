@@ -11,8 +11,9 @@ when it ends.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import replace
-from typing import Any, Callable, MutableMapping, Sequence
+from typing import Any
 
 from .. import state as keys
 from ..promptfile import Evaluator, Message, ModelParameters, PromptFile, PromptFileError, dumps, loads
@@ -93,7 +94,7 @@ class LiveEvaluation:
         self._done = threading.Event()
         self.thread = threading.Thread(target=self._work, name="evaluate", daemon=True)
 
-    def start(self) -> "LiveEvaluation":
+    def start(self) -> LiveEvaluation:
         self.thread.start()
         return self
 

@@ -110,3 +110,39 @@ def test_save_as_prompt_file_on_the_chat_page_opens_the_conversation_in_evaluate
         expect(page.get_by_role("textbox", name="Content").last).to_have_value("{{input}}")
         page.get_by_role("tab", name="Test data").click()
         expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+
+
+def cells_done(page) -> int:
+    text = page.get_by_test_id("stProgress").inner_text()
+    return int(re.search(r"(\d+) of \d+ cells", text).group(1))
+
+
+def test_a_rerun_keeps_the_running_evaluation_and_stop_keeps_what_finished(app, tmp_path):
+    rows = "".join(f"  - thing: {thing}\n    expected: x\n" for thing in
+                   ("a lemon", "coal", "a tomato", "milk", "the sea", "a crow", "chalk", "rust"))
+    path = tmp_path / "long.prompt.yml"
+    path.write_text(FILE.replace("maxTokens: 8", "maxTokens: 40").replace("name: Colours", "name: Long")
+                    .split("testData:")[0] + "testData:\n" + rows + "evaluators:" + FILE.split("evaluators:")[1])
+    with chromium_page(width=1400, height=1000) as page:
+        page.goto(app + "/evaluate")
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+        expect(page.get_by_role("heading", name="Long")).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Run").click()
+        expect(page.get_by_text(re.compile(r"^[1-9]\d* of 8 cells"))).to_be_visible(timeout=120_000)
+        # Any widget reruns the page: the run goes on, drawn again.
+        page.get_by_text("Compare two saved runs").click()
+        expect(page.get_by_text("Two saved runs of the same file are needed.")).to_be_visible(timeout=30_000)
+        seen = cells_done(page)
+        expect(page.get_by_text(re.compile(rf"^({'|'.join(str(n) for n in range(seen + 1, 8))}) of 8 cells"))
+               ).to_be_visible(timeout=120_000)
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_role("heading", name="Results (stopped: the cells that finished are kept)")
+               ).to_be_visible(timeout=120_000)
+        finished = cells_done(page)
+        assert seen < finished < 8
+        expect(page.get_by_text("Not run (stopped)")).to_have_count(8 - finished)
+        expect(page.get_by_text(re.compile(r"^(Pass|Fail)( · score [\d.]+)?$"))).to_have_count(finished)
+        saved = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Run")
+        saved.click()
+        newest = page.get_by_role("option").first  # saved runs are listed newest first
+        expect(newest).to_contain_text(re.compile(r"· Long · .* · \d+/8 passed$"))

@@ -91,7 +91,8 @@ def cli_json(path, endpoint) -> dict:
     env = {k: v for k, v in os.environ.items()}
     env.update({"PLAYGROUND_LOCAL_PORT": str(endpoint.port), "PYTHONPATH": str(ROOT)})
     result = subprocess.run([sys.executable, "-m", "playground.evaluate", str(path), "--model", "embedded",
-                             "--json", "-", "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+                             "--json", "-", "--quiet"], check=False, env=env, capture_output=True, text=True,
+                            timeout=300)
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)
 
@@ -309,3 +310,43 @@ def test_the_chat_page_saves_its_conversation_as_a_prompt_file(env, endpoint, do
     assert saved.model_parameters.max_tokens == 8 and saved.model == "SmolLM2-135M-Instruct"
     # "Evaluate it" switches to the Evaluate page, which AppTest cannot run from here (a page of st.navigation):
     # the browser test follows it.
+
+
+def test_a_failing_model_shows_its_error_in_its_cells_and_the_other_model_runs(env, endpoint, tmp_path):
+    """Column 1: an Azure AI endpoint nothing listens on (connection refused); column 2: the embedded model."""
+    env.setenv("AZURE_INFERENCE_ENDPOINT", "http://127.0.0.1:9")
+    env.setenv("AZURE_INFERENCE_CREDENTIAL", "unused")
+    (tmp_path / "prompts" / "capitals.prompt.yml").write_text(CAPITALS)
+    at = open_page(PAGE)
+    choose(at, "capitals.prompt.yml")
+    assert at.multiselect(key="eval_models").value == [AZURE]  # the first provider's model
+    at.multiselect(key="eval_models").set_value([AZURE, EMBEDDED]).run()
+    run_it(at)
+    run = at.session_state["eval_shown"][1]
+    assert [c.state for c in run.cells] == ["done"] * 6
+    azure, embedded = run.labels
+    assert all(c.error for c in run.column(azure)) and not any(c.error for c in run.column(embedded))
+    assert sum(m.value == ":red[**Error**]" for m in at.markdown) == 3
+    assert all(len(c.results) == 2 for c in run.column(embedded))
+    assert summaries(at)[0].startswith("**Pass rate 0%** (0/3)")
+    assert any("3 error(s)" in c.value for c in at.caption)
+
+
+def test_a_judged_file_defaults_to_the_first_model_as_judge_and_says_it_is_small(env, endpoint, tmp_path):
+    text = (ROOT / "docs" / "examples" / "judged.prompt.yml").read_text().replace("maxTokens: 48", "maxTokens: 12")
+    (tmp_path / "prompts" / "judged.prompt.yml").write_text(text)
+    at = open_page(PAGE)
+    choose(at, "judged.prompt.yml")
+    judge = at.selectbox(key="eval_judge")
+    assert judge.value == "first" and "SmolLM2" in judge.format_func(judge.value)
+    note = "The judge is the embedded SmolLM2-135M model"
+    assert any(c.value.startswith(note) for c in at.caption)
+    before = len(endpoint.requests())
+    run_it(at)
+    assert len(endpoint.requests()) - before == 2 * 3  # each row: the reply, then two judge calls
+    judged = [r for r in endpoint.requests()[before:] if r["body"]["max_tokens"] == 32]
+    assert len(judged) == 4 and all(r["body"]["temperature"] == 0 for r in judged)
+    run = at.session_state["eval_shown"][1]
+    assert [[r.kind for r in c.results] for c in run.cells] == [["llm", "uses"]] * 2
+    assert any(note in n for n in run.notes)
+    assert len(evaluator_lines(at, ["on topic", "relevance"])) == 4
