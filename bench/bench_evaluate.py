@@ -99,6 +99,8 @@ def evaluate_in_page(path: Path, port: int, concurrency: int, work: Path, rows: 
         models = page.get_by_test_id("stMultiSelect").inner_text()
         if "Embedded model" not in models:
             raise SystemExit(f"the embedded model is not the one picked: {models!r}")
+        # A click that lands while the upload's script run is still drawing the page can be lost.
+        page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=60_000)
         done = f"{rows} of {rows} cells"
         started = time.monotonic()
         page.get_by_role("button", name="Run").click()

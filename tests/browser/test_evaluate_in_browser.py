@@ -42,6 +42,12 @@ evaluators:
 """
 
 
+def idle(page) -> None:
+    """Wait until the script run a widget started has ended: a click that lands while the page is
+    being redrawn (a multiselect's change is sent when its menu closes) can be lost."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=60_000)
+
+
 @pytest.fixture(scope="module")
 def app(endpoint, tmp_path_factory):
     log = tmp_path_factory.mktemp("app") / "streamlit.log"
@@ -57,8 +63,10 @@ def test_a_file_runs_on_two_models_with_the_grid_pass_rates_and_export(app, endp
     before = len(endpoint.requests())
     with chromium_page(width=1400, height=1000) as page:
         page.goto(app)
+        idle(page)
         page.get_by_role("link", name="Evaluate").click()
         expect(page.get_by_role("heading", name="Evaluate")).to_be_visible(timeout=30_000)
+        idle(page)
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
         expect(page.get_by_role("heading", name="Colours")).to_be_visible(timeout=30_000)
 
@@ -68,6 +76,7 @@ def test_a_file_runs_on_two_models_with_the_grid_pass_rates_and_export(app, endp
         page.get_by_role("option", name=EMBEDDED_LABEL).click()
         page.keyboard.press("Escape")
         expect(models).to_contain_text(EMBEDDED_LABEL)
+        idle(page)
 
         page.get_by_role("button", name="Run").click()
         expect(page.get_by_text(re.compile(r"6 of 6 cells · \d+ passed")).first).to_be_visible(timeout=180_000)
@@ -81,7 +90,8 @@ def test_a_file_runs_on_two_models_with_the_grid_pass_rates_and_export(app, endp
         assert len(verdicts) == 6
         if SCREENSHOTS:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "evaluate.png"), full_page=True)
+            page.get_by_text("Test case").scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "evaluate.png"))
         assert page.get_by_text(re.compile(r"names the colour: [01]\.00 (pass|fail)")).count() == 6
 
         with page.expect_download() as download:
@@ -102,7 +112,10 @@ def test_save_as_prompt_file_on_the_chat_page_opens_the_conversation_in_evaluate
         box.fill("Name a fruit.")
         box.press("Enter")
         expect(page.get_by_text(re.compile(r"prompt \+ \d+ completion tokens"))).to_be_visible(timeout=120_000)
+        idle(page)
         page.get_by_test_id("stSidebar").get_by_text("Save as prompt file").click()
+        expect(page.get_by_role("button", name="Evaluate it")).to_be_visible(timeout=30_000)
+        idle(page)
         page.get_by_role("button", name="Evaluate it").click()
         expect(page.get_by_role("heading", name="Evaluate")).to_be_visible(timeout=30_000)
         expect(page.get_by_role("heading", name="Name a fruit.")).to_be_visible(timeout=30_000)
@@ -125,8 +138,10 @@ def test_a_rerun_keeps_the_running_evaluation_and_stop_keeps_what_finished(app, 
                     .split("testData:")[0] + "testData:\n" + rows + "evaluators:" + FILE.split("evaluators:")[1])
     with chromium_page(width=1400, height=1000) as page:
         page.goto(app + "/evaluate")
+        idle(page)
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
         expect(page.get_by_role("heading", name="Long")).to_be_visible(timeout=30_000)
+        idle(page)
         page.get_by_role("button", name="Run").click()
         expect(page.get_by_text(re.compile(r"^[1-9]\d* of 8 cells"))).to_be_visible(timeout=120_000)
         # Any widget reruns the page: the run goes on, drawn again.
