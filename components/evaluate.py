@@ -83,7 +83,8 @@ def render_file_sources(folder: Path) -> None:
                              help="The format of GitHub's gh models: messages, testData, evaluators.")
     files = [str(p.relative_to(folder)) for p in list_prompt_files(folder)]
     if files:
-        st.sidebar.selectbox(f"Or one from {folder}", files, index=None, key=keys.EVAL_PICK, placeholder="Choose a file",
+        st.sidebar.selectbox(f"Or one from {folder}", files, index=None, key=keys.EVAL_PICK,
+                             placeholder="Choose a file",
                              on_change=_open_from_folder, args=(folder,))
     else:
         st.sidebar.caption(f"No .prompt.yml files in {folder} (PLAYGROUND_PROMPTS_DIR).")
@@ -211,7 +212,8 @@ def _evaluator(item: int, base: Evaluator | None) -> Evaluator:
         system = st.text_area("System prompt (optional)", (given_llm.system_prompt or "") if given_llm else "",
                               key=_key(f"ev_system_{item}"), height=68, persist_state=keys.KEEP)
         prompt = st.text_area("Prompt ({{completion}} is the reply)",
-                              given_llm.prompt if given_llm else "Is this a good answer? {{completion}} Reply yes or no.",
+                              given_llm.prompt if given_llm
+                              else "Is this a good answer? {{completion}} Reply yes or no.",
                               key=_key(f"ev_prompt_{item}"), height=100, persist_state=keys.KEEP)
         llm = LLMEvaluator(model_id, prompt, _choices(item, given_llm), system or None,
                            dict(given_llm.extra) if given_llm else {})
@@ -243,9 +245,11 @@ def _parameters(prompt: PromptFile) -> ModelParameters:
     max_tokens = left.number_input("maxTokens", min_value=1, max_value=100_000, value=p.max_tokens, step=1,
                                    key=_key("max_tokens"), persist_state=keys.KEEP, placeholder="512 (the cap)",
                                    help="Empty: replies are capped at 512 tokens.")
-    temperature = middle.number_input("temperature", min_value=0.0, max_value=2.0, value=as_float(p.temperature), step=0.1,
+    temperature = middle.number_input("temperature", min_value=0.0, max_value=2.0, value=as_float(p.temperature),
+                                      step=0.1,
                                       key=_key("temperature"), persist_state=keys.KEEP, placeholder="the model's")
-    top_p = right.number_input("topP", min_value=0.0, max_value=1.0, value=as_float(p.top_p), step=0.05, key=_key("top_p"),
+    top_p = right.number_input("topP", min_value=0.0, max_value=1.0, value=as_float(p.top_p), step=0.05,
+                               key=_key("top_p"),
                                persist_state=keys.KEEP, placeholder="the model's")
     # An unchanged value stays as the file wrote it (an int stays an int in the written file).
     same = lambda new, old: old if new == old else new
@@ -278,7 +282,7 @@ def render_editor(prompt: PromptFile, source: str) -> tuple[PromptFile | None, s
         assert result is not None
         name = Path(source).name if source.endswith((".yml", ".yaml")) else "prompt.prompt.yml"
         st.download_button("Download .prompt.yml", dumps(result), file_name=name, mime="application/x-yaml",
-                           icon=":material/download:", key=keys.EVAL + "download_file", on_click="ignore")
+                           icon=":material/download:", key=keys.EVAL_DOWNLOAD_FILE, on_click="ignore")
     return result, error
 
 
@@ -441,9 +445,9 @@ def render_finished_run(saved_id: str | None, run: EvalRun, save_error: str | No
     stem = (run.prompt.name or "evaluation").replace("/", "-").replace(" ", "-")
     left, right = st.columns(2)
     left.download_button("Export JSON", run.to_json(), file_name=f"{stem}.results.json", mime="application/json",
-                         icon=":material/download:", key=keys.EVAL + "export_json", on_click="ignore")
+                         icon=":material/download:", key=keys.EVAL_EXPORT_JSON, on_click="ignore")
     right.download_button("Export CSV", run.to_csv(), file_name=f"{stem}.results.csv", mime="text/csv",
-                          icon=":material/download:", key=keys.EVAL + "export_csv", on_click="ignore")
+                          icon=":material/download:", key=keys.EVAL_EXPORT_CSV, on_click="ignore")
     _Grid(run).draw()
 
 
@@ -461,8 +465,9 @@ def render_saved_runs(saved: Sequence[RunSummary], on_open: Callable[[str], None
         st.sidebar.caption("None yet: a run is saved when it finishes or is stopped.")
         return
     by_id = {s.id: s for s in saved}
-    picked = st.sidebar.selectbox("Run", list(by_id), key=keys.EVAL + "saved_pick", format_func=lambda i: _run_label(by_id[i]))
-    st.sidebar.button("Open", icon=":material/folder_open:", key=keys.EVAL + "saved_open", on_click=on_open,
+    picked = st.sidebar.selectbox("Run", list(by_id), key=keys.EVAL_SAVED_PICK,
+                                  format_func=lambda i: _run_label(by_id[i]))
+    st.sidebar.button("Open", icon=":material/folder_open:", key=keys.EVAL_SAVED_OPEN, on_click=on_open,
                       args=(picked,))
 
 
@@ -525,8 +530,8 @@ def render_save_as_prompt_file(chat: Any, choice: ModelChoice, params: ChatParam
         text = prompt_file_text(chat, choice, params)
         st.caption("The system prompt, the messages and the parameters; the last message you sent becomes "
                    "{{input}}, with a test row holding it.")
-        if st.button("Evaluate it", icon=":material/science:", key=keys.EVAL + "chat_to_evaluate"):
+        if st.button("Evaluate it", icon=":material/science:", key=keys.EVAL_CHAT_TO_EVALUATE):
             st.session_state[keys.EVAL_FROM_CHAT] = text
             st.switch_page("pages/evaluate.py")
         st.download_button("Download .prompt.yml", text, file_name="chat.prompt.yml", mime="application/x-yaml",
-                           icon=":material/download:", key=keys.EVAL + "chat_download", on_click="ignore")
+                           icon=":material/download:", key=keys.EVAL_CHAT_DOWNLOAD, on_click="ignore")

@@ -39,6 +39,7 @@ def open_saved(run_id: str) -> None:
         ss[keys.EVAL_SHOWN] = (saved.id, saved.run, None)
 
 
+live = session.settle(ss)  # a run outlives a rerun (Stop, any widget): this script run draws it again
 render_file_sources(prompts_dir(config.prompts_dir))
 saved_runs = runs.list(owner)
 render_saved_runs(saved_runs, open_saved)
@@ -46,7 +47,6 @@ render_saved_runs(saved_runs, open_saved)
 st.title("Evaluate")
 st.caption("A prompt file's test cases on up to four models, scored by its evaluators (the format of gh models).")
 render_open_error()
-live = session.settle(ss)  # a run outlives a rerun (Stop, any widget): this script run draws it again
 prompt = ss.get(keys.EVAL_PROMPT)
 if prompt is None:
     st.info("Open a .prompt.yml file in the sidebar, or use “Save as prompt file” on the Chat page.",
@@ -71,7 +71,7 @@ else:
             edited, session.file_text(ss, edited), targets, judge_target, judge_max_tokens=config.judge_max_tokens,
             save=lambda run: runs.save(run, owner))
 
-compare_runs = lazy_expander("Compare two saved runs", keys.EVAL + "compare_open", icon=":material/difference:")
+compare_runs = lazy_expander("Compare two saved runs", keys.EVAL_COMPARE_OPEN, icon=":material/difference:")
 with compare_runs:
     if compare_runs.open and (pair := render_compare_picker(saved_runs)):
         older, newer = runs.get(pair[0], owner), runs.get(pair[1], owner)

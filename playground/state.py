@@ -101,6 +101,11 @@ EVAL_SHOWN = "eval_shown"  # the finished run shown: (saved id or None, EvalRun,
 EVAL_START = "eval_start"
 EVAL_STOP = "eval_stop"
 EVAL_COMPARE_A, EVAL_COMPARE_B = "eval_compare_a", "eval_compare_b"
+EVAL_COMPARE_OPEN = "eval_compare_open"  # the "Compare two saved runs" expander
+EVAL_SAVED_PICK, EVAL_SAVED_OPEN = "eval_saved_pick", "eval_saved_open"  # the sidebar's saved runs
+EVAL_DOWNLOAD_FILE = "eval_download_file"  # the edited .prompt.yml
+EVAL_EXPORT_JSON, EVAL_EXPORT_CSV = "eval_export_json", "eval_export_csv"
+EVAL_CHAT_TO_EVALUATE, EVAL_CHAT_DOWNLOAD = "eval_chat_to_evaluate", "eval_chat_download"  # on the Chat page
 
 
 def eval_key(round_: int, name: str) -> str:

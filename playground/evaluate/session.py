@@ -140,6 +140,8 @@ def settle(state: MutableMapping[str, Any]) -> LiveEvaluation | None:
     live = state.get(keys.EVAL_RUN)
     if live is not None and live.done:
         state[keys.EVAL_SHOWN] = (live.saved_id, live.run, live.error or live.save_error)
+        if live.saved_id:  # the saved runs' list shows it picked
+            state[keys.EVAL_SAVED_PICK] = live.saved_id
         del state[keys.EVAL_RUN]
         return None
     return live

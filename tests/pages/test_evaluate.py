@@ -272,6 +272,7 @@ def test_edits_run_and_download_and_two_runs_compare(env, endpoint, tmp_path, do
 
     store = RunStore(default_runs_path(str(tmp_path / "playground.db")))
     newer, older = store.list()
+    assert at.selectbox(key="eval_saved_pick").value == newer.id  # the run just saved is the one picked
     assert "Spain" in store.get(newer.id).run.prompt_text and "owner-team" in store.get(newer.id).run.prompt_text
     at.session_state["eval_compare_open"] = True
     at.run()
