@@ -18,6 +18,7 @@ st.set_page_config(page_title="Model Playground", page_icon=str(Path(__file__).p
 PAGES = [
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/science:"),
     st.Page("pages/model_info.py", title="Model info", icon=":material/info:"),
 ]
 

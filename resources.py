@@ -25,6 +25,7 @@ from playground.catalog import ListingCache, fetch_catalog, github_builtin_model
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
+from playground.evaluate.runs import RunStore, default_runs_path
 from playground.netguard import OFF, EndpointPolicy, GuardedTransport
 from playground.providers import (
     EMBEDDED,
@@ -237,6 +238,16 @@ def store(config: Settings) -> OwnerStore:
     """This user's part of the conversation database, which every session of this process
     shares (see playground.store): PLAYGROUND_DATABASE_URL, else the SQLite file."""
     return _store(config.database_url or config.db_path or str(DEFAULT_DB_PATH)).scoped(current_owner())
+
+
+@st.cache_resource
+def _runs(path: str) -> RunStore:
+    return RunStore(path)
+
+
+def runs(config: Settings) -> RunStore:
+    """Saved evaluation runs, next to the conversation database (playground.evaluate.runs)."""
+    return _runs(str(default_runs_path(config.db_path)))
 
 
 def chat(config: Settings) -> Chat:

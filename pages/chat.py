@@ -5,6 +5,7 @@ import streamlit as st
 import resources
 from components.code_view import render_code_view
 from components.conversation import render_conversation, render_message
+from components.evaluate import render_save_as_prompt_file
 from components.history import render_export_import, render_history, render_new_chat_button, render_presets
 from components.model_picker import render_custom_endpoint_form, render_model_picker, render_session_token_input
 from components.rate_limits import render_rate_limits
@@ -29,6 +30,7 @@ render_system_prompt()
 history = st.sidebar.container()  # drawn last, so it lists this run's conversation
 render_presets(chat)
 render_export_import(chat)
+render_save_as_prompt_file(chat, choice, params)
 if config.github_models_url:  # GitHub Models was retired: its token only matters with an explicit URL
     render_session_token_input()
 render_custom_endpoint_form(resources.endpoint_policy(config))

@@ -80,3 +80,35 @@ COMPARE_PROMPT = "compare_prompt"
 
 def column_key(key: str, index: int) -> str:
     return f"{key}_{index}"
+
+# -- Evaluate -----------------------------------------------------------------------------------
+EVAL = "eval_"  # prefix of the Evaluate page's keys
+EVAL_TEXT = "eval_text"  # the exact text of the prompt file opened
+EVAL_SOURCE = "eval_source"  # where it came from (a file name)
+EVAL_PROMPT = "eval_prompt"  # it, parsed: the PromptFile the editor starts from
+EVAL_ERROR = "eval_error"  # why the last file could not be opened
+EVAL_ROUND = "eval_round"  # bumped on every file opened: the editor's widgets start afresh
+EVAL_MESSAGE_IDS = "eval_message_ids"  # the editor's messages, as ids (an int < len(messages): the file's own)
+EVAL_EVALUATOR_IDS = "eval_evaluator_ids"
+EVAL_NEXT_ID = "eval_next_id"
+EVAL_UPLOAD = "eval_upload"
+EVAL_PICK = "eval_pick"  # a file of PLAYGROUND_PROMPTS_DIR
+EVAL_FROM_CHAT = "eval_from_chat"  # a prompt file's text handed over by the Chat page's "Save as prompt file"
+EVAL_CHAT_SAVE_OPEN = "eval_chat_save_open"  # the Chat page's "Prompt file" expander
+EVAL_MODELS = "eval_models"  # the option keys of the models under test (playground.compare.option_key)
+EVAL_JUDGE = "eval_judge"
+EVAL_RUN = "eval_run"  # the LiveEvaluation in progress (it outlives a rerun)
+EVAL_SHOWN = "eval_shown"  # the finished run shown: (saved id or None, EvalRun, why it stopped or was not saved)
+EVAL_START = "eval_start"
+EVAL_STOP = "eval_stop"
+EVAL_COMPARE_A, EVAL_COMPARE_B = "eval_compare_a", "eval_compare_b"
+EVAL_COMPARE_OPEN = "eval_compare_open"  # the "Compare two saved runs" expander
+EVAL_SAVED_PICK, EVAL_SAVED_OPEN = "eval_saved_pick", "eval_saved_open"  # the sidebar's saved runs
+EVAL_DOWNLOAD_FILE = "eval_download_file"  # the edited .prompt.yml
+EVAL_EXPORT_JSON, EVAL_EXPORT_CSV = "eval_export_json", "eval_export_csv"
+EVAL_CHAT_TO_EVALUATE, EVAL_CHAT_DOWNLOAD = "eval_chat_to_evaluate", "eval_chat_download"  # on the Chat page
+
+
+def eval_key(round_: int, name: str) -> str:
+    """An editor widget's key for the file opened in round `round_`."""
+    return f"{EVAL}{round_}_{name}"
