@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.app_server import (CHROMIUM, CHROMIUM_ARGS, App, chromium, descendants, free_port,  # noqa: E402
+from tests.support.app_server import (CHROMIUM, CHROMIUM_ARGS, App, chromium, descendants, free_port,  # noqa: E402
                               streamlit_app, wait_healthy)
 
 __all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "free_port", "App", "streamlit_app", "chromium", "serve",

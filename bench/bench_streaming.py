@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from playground.client import ChatClient, ChatParams, Endpoint  # noqa: E402
 from playground.local_endpoint.model import LocalModel  # noqa: E402
 from playground.local_endpoint.validation import ChatRequest  # noqa: E402
-from tests.app_server import chromium_page, streamlit_app  # noqa: E402
+from tests.support.app_server import chromium_page, streamlit_app  # noqa: E402
 from tests.conftest import start_endpoint  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]

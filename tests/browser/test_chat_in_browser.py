@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.app_server import chromium_page, running_app
+from tests.support.app_server import chromium_page, running_app
 
 SCREENSHOTS = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", "")) if os.environ.get("PLAYGROUND_SCREENSHOTS") else None
 

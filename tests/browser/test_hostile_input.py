@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.support.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 # Streamlit fetches a `:material/...:` page icon from Google's font CDN; app.py uses a local file
 # instead (test_a_page_load_stays_on_its_own_origin). The other tests allow it, to test just the input.

@@ -11,9 +11,9 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.app_server import chromium_page, running_app
-from tests.fake_service import FakeService, Reply, chunk
-from tests.github_models import CATALOG, DAILY_LIMIT_429
+from tests.support.app_server import chromium_page, running_app
+from tests.support.fake_service import FakeService, Reply, chunk
+from tests.support.github_models import CATALOG, DAILY_LIMIT_429
 
 
 def send(page, text: str) -> None:

@@ -11,9 +11,9 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.app_server import chromium_page, running_app
-from tests.fake_service import FakeService, Reply, chunk
-from tests.github_models import CONTENT_FILTER_400, DAILY_LIMIT_429, TOKENS_LIMIT_413, streamed_reply
+from tests.support.app_server import chromium_page, running_app
+from tests.support.fake_service import FakeService, Reply, chunk
+from tests.support.github_models import CONTENT_FILTER_400, DAILY_LIMIT_429, TOKENS_LIMIT_413, streamed_reply
 
 METRICS = re.compile(r"completion tokens · finish: \w+")
 UNAUTHORIZED = Reply(status=401, body={"error": {"code": "401", "message": "Access denied due to invalid key."}})

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.app_server import chromium_page, running_app
+from tests.support.app_server import chromium_page, running_app
 from tests.conftest import start_endpoint
-from tests.fake_service import FakeService, Reply
-from tests.github_models import CATALOG, streamed_reply
+from tests.support.fake_service import FakeService, Reply
+from tests.support.github_models import CATALOG, streamed_reply
 
 ENV_TOKEN = "ghp_FAKE" + secrets.token_hex(16)
 PASTED_TOKEN = "ghp_FAKEPASTED" + secrets.token_hex(14)

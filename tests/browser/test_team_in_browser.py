@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.app_server import chromium, streamlit_app
+from tests.support.app_server import chromium, streamlit_app
 from tests.support.oidc import oidc_provider
 
 USERS = [{"sub": "alice", "email": "alice@example.com", "name": "Alice"},

@@ -14,7 +14,7 @@ import pytest
 
 from playground.embedded import ensure_embedded_endpoint
 from playground.settings import Settings
-from tests.app_server import free_port
+from tests.support.app_server import free_port
 from tests.conftest import TEST_KEY, start_endpoint
 
 def listening_addresses(port: int) -> set[str]:

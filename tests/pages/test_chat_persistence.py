@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from playground.store import Store
 from tests.pages.apptest import open_lazy, open_page, send
-from tests.fake_service import FakeService, Reply, chunk
+from tests.support.fake_service import FakeService, Reply, chunk
 
 
 

@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from tests.app_server import free_port
-from tests.fake_service import FakeService, Reply, chunk
-from tests.github_models import CATALOG, DAILY_LIMIT_429, RETIRED_403, streamed_reply
+from tests.support.app_server import free_port
+from tests.support.fake_service import FakeService, Reply, chunk
+from tests.support.github_models import CATALOG, DAILY_LIMIT_429, RETIRED_403, streamed_reply
 from tests.pages.apptest import CHAT, MODEL_INFO, facts, open_lazy, open_page, send
 from tests.playground.transports import foundry
 

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 from playground.store import Store
 from tests.pages.apptest import open_page, send
 from tests.conftest import ROOT
-from tests.fake_service import FakeService, Reply
-from tests.github_models import CATALOG, DAILY_LIMIT_429
+from tests.support.fake_service import FakeService, Reply
+from tests.support.github_models import CATALOG, DAILY_LIMIT_429
 
 PAGE = str(ROOT / "pages" / "compare.py")
 TOKEN = "ghp_playgroundtesttoken"

@@ -18,7 +18,7 @@ def test_shows_what_the_info_route_says(clean_env, endpoint):
 def test_an_openai_v1_endpoint_is_described_by_its_model_list_and_the_builtin_list_says_so(clean_env, endpoint):
     """A local fake of Foundry's /openai/v1/models (tests/playground/transports/foundry.py): the
     cloud cannot be reached from here."""
-    from tests.fake_service import FakeService
+    from tests.support.fake_service import FakeService
     from tests.playground.transports import foundry
 
     with FakeService({foundry.MODELS: [foundry.MODEL_LIST]}) as fake:
@@ -37,7 +37,7 @@ def test_an_openai_v1_endpoint_is_described_by_its_model_list_and_the_builtin_li
 
 
 def test_an_unreadable_model_list_says_why_and_shows_the_builtin_card(clean_env, endpoint):
-    from tests.app_server import free_port
+    from tests.support.app_server import free_port
 
     clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))
     clean_env.setenv("AZURE_OPENAI_ENDPOINT", f"http://127.0.0.1:{free_port()}/openai/v1")

@@ -11,8 +11,8 @@ import os
 import pytest
 
 from playground.store import Store
-from tests.fake_service import FakeService
-from tests.github_models import streamed_reply
+from tests.support.fake_service import FakeService
+from tests.support.github_models import streamed_reply
 from tests.pages.apptest import COMPARE, open_page, send
 
 

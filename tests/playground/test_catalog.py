@@ -16,8 +16,8 @@ from playground.catalog import (
 )
 from playground.client import PlaygroundError
 from playground.settings import Secret
-from tests.fake_service import FakeService, Reply
-from tests.github_models import CATALOG, RETIRED_403
+from tests.support.fake_service import FakeService, Reply
+from tests.support.github_models import CATALOG, RETIRED_403
 
 TOKEN = Secret("ghp_catalogtest")
 

@@ -10,8 +10,8 @@ import pytest
 from playground.client import ChatClient, ChatParams, Endpoint, PlaygroundError
 from playground.settings import Secret
 from tests.conftest import TEST_KEY
-from tests.fake_service import FakeService, Reply, chunk
-from tests.github_models import CONTENT_FILTER_400, DAILY_LIMIT_429, TOKENS_LIMIT_413, streamed_reply
+from tests.support.fake_service import FakeService, Reply, chunk
+from tests.support.github_models import CONTENT_FILTER_400, DAILY_LIMIT_429, TOKENS_LIMIT_413, streamed_reply
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 

@@ -17,9 +17,9 @@ from playground.params import PARAMETERS
 from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, ModelListing, Provider
 from playground.settings import Secret
 from playground.store import Store
-from tests.app_server import free_port
-from tests.fake_service import FakeService, Reply, chunk
-from tests.github_models import streamed_reply
+from tests.support.app_server import free_port
+from tests.support.fake_service import FakeService, Reply, chunk
+from tests.support.github_models import streamed_reply
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 

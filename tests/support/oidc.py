@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.app_server import free_port
+from tests.support.app_server import free_port
 
 CLIENT_ID, CLIENT_SECRET = "model-playground", "test-client-secret"
 COOKIE_SECRET = "a-cookie-secret-for-tests-only-0123456789"

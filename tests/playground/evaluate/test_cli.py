@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playground.settings import VARIABLES
 from tests.conftest import ROOT, TEST_KEY
-from tests.fake_service import FakeService, Reply
+from tests.support.fake_service import FakeService, Reply
 from tests.playground.evaluate.test_engine import completion
 
 FILE = """name: Greeting

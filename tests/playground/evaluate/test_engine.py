@@ -15,8 +15,8 @@ from playground.client import ChatClient, Endpoint, PlaygroundError, Reply as Cl
 from playground.evaluate import engine
 from playground.evaluate.engine import CANCELLED, DONE, ModelTarget, run_evaluation
 from playground.promptfile import loads
-from tests.fake_service import FakeService, Reply
-from tests.github_models import DAILY_LIMIT_429
+from tests.support.fake_service import FakeService, Reply
+from tests.support.github_models import DAILY_LIMIT_429
 
 
 def completion(text: str, prompt_tokens: int = 5, completion_tokens: int = 3) -> Reply:

@@ -7,7 +7,7 @@ Wire form: `POST /openai/v1/chat/completions` and `GET /openai/v1/models`, no ap
 lines ending in `data: [DONE]`, and with `stream_options.include_usage` a last chunk whose
 `choices` is empty and which carries `usage`; `x-ratelimit-*` counters on responses."""
 
-from tests.fake_service import Reply, chunk
+from tests.support.fake_service import Reply, chunk
 
 BASE_PATH = "/openai/v1"
 CHAT = BASE_PATH + "/chat/completions"

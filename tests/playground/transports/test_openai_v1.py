@@ -20,10 +20,10 @@ from playground.transports import openai_v1
 from playground.transports.base import rate_limits
 from playground.transports.openai_v1 import OpenAITransport
 from playground.types import OPENAI, ChatParams, Endpoint
-from tests.app_server import free_port
+from tests.support.app_server import free_port
 from tests.conftest import TEST_KEY
-from tests.fake_service import DONE, FakeService, Reply, chunk, sse
-from tests.github_models import DAILY_LIMIT_429, RETIRED_403
+from tests.support.fake_service import DONE, FakeService, Reply, chunk, sse
+from tests.support.github_models import DAILY_LIMIT_429, RETIRED_403
 from tests.playground.transports import foundry
 
 HELLO = [{"role": "user", "content": "Say hello."}]

@@ -9,8 +9,8 @@ import pytest
 
 from playground.client import ChatClient, ChatParams, Endpoint, PlaygroundError
 from playground.types import INFERENCE, OPENAI
-from tests.fake_service import FakeService, Reply
-from tests.github_models import streamed_reply
+from tests.support.fake_service import FakeService, Reply
+from tests.support.github_models import streamed_reply
 
 
 @pytest.mark.parametrize("api", [INFERENCE, OPENAI])

@@ -1,6 +1,6 @@
 """What GitHub Models sends, per its docs and reference.md section 2, for the local fake services."""
 
-from tests.fake_service import Reply, chunk
+from tests.support.fake_service import Reply, chunk
 
 CATALOG = [
     {"id": "microsoft/phi-3-mini-4k-instruct", "name": "Phi-3-mini instruct (4k)", "publisher": "Microsoft",
