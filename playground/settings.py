@@ -59,6 +59,7 @@ class Settings:
     prompts_dir: str | None = None  # where .prompt.yml files are listed and saved; None: ./prompts
     eval_concurrency: int = 4  # concurrent evaluation calls per cloud endpoint
     judge_max_tokens: int = 32  # the cap on every LLM-judge call of an evaluation
+    max_image_mb: int = 4  # the largest image a prompt may carry, in megabytes
 
 
 # Variable name -> (field, parser). Every variable here is documented in .env.sample.
@@ -116,6 +117,7 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_PROMPTS_DIR": ("prompts_dir", _text),
     "PLAYGROUND_EVAL_CONCURRENCY": ("eval_concurrency", _int(1, 64)),
     "PLAYGROUND_JUDGE_MAX_TOKENS": ("judge_max_tokens", _int(1, 4096)),
+    "PLAYGROUND_MAX_IMAGE_MB": ("max_image_mb", _int(1, 50)),
 }
 assert {f for f, _ in VARIABLES.values()} == {f.name for f in fields(Settings)}
 

@@ -1,0 +1,186 @@
+"""playground.chat, the chat use case, against a fake store object that records every call
+(the real store is another module's; its own tests cover what it does with them)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from playground import state as keys
+from playground import tools
+from playground.catalog import CatalogModel
+from playground.chat import Chat, images_problem, sees_images
+from playground.messages import Message, wire
+from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, Provider
+from playground.types import Endpoint, Reply
+from tests.playground.test_messages import GIF, png
+
+
+class FakeStore:
+    def __init__(self):
+        self.calls: list[tuple] = []
+        self.next_id = 0
+
+    def create_conversation(self, setup, kind="chat", title=None):
+        self.calls.append(("create", setup))
+        return "conv-1"
+
+    def update_setup(self, conversation_id, setup):
+        self.calls.append(("setup", setup))
+
+    def add_message(self, conversation_id, role, content, metrics=None, status="complete", column=None, *,
+                    tool_calls=None, tool_call_id=None, images=None):
+        self.next_id += 1
+        self.calls.append(("add", conversation_id, {"role": role, "content": content, "tool_calls": tool_calls,
+                                                    "tool_call_id": tool_call_id, "images": images}))
+        return self.next_id
+
+    def edit_message(self, conversation_id, message_id, content, drop_following=False):
+        self.calls.append(("edit", message_id, content, drop_following))
+
+    def truncate_after(self, conversation_id, message_id):
+        self.calls.append(("truncate", message_id))
+
+    def added(self) -> list[dict]:
+        return [call[2] for call in self.calls if call[0] == "add"]
+
+
+def provider(kind=CUSTOM, pid="custom:vision") -> Provider:
+    return Provider(pid, kind, "Vision fake", Endpoint("http://127.0.0.1:1/v1", "Vision fake"), model="v")
+
+
+CUSTOM_CHOICE = ModelChoice(provider(), "v")
+
+
+@pytest.fixture
+def chat() -> Chat:
+    return Chat({}, FakeStore())
+
+
+def submit(chat: Chat, text: str, files=(), choice=CUSTOM_CHOICE, detail="high") -> str | None:
+    return chat.submit_prompt(choice, text, files, max_image_mb=1, detail=detail)
+
+
+def test_a_prompt_with_images_is_saved_with_them_before_it_is_sent(chat):
+    data = png()
+    assert submit(chat, "What is this?", [("cat.png", data), ("dog.gif", GIF)]) is None
+    saved = chat.store.added()
+    assert saved == [{"role": "user", "content": "What is this?", "tool_calls": None, "tool_call_id": None,
+                      "images": [{"mime": "image/png", "data": data, "detail": "high", "name": "cat.png"},
+                                 {"mime": "image/gif", "data": GIF, "detail": "high", "name": "dog.gif"}]}]
+    assert chat.awaiting_reply and chat.take_send()
+    assert [part["type"] for part in chat.request()[-1]["content"]] == ["text", "image_url", "image_url"]
+
+
+def test_detail_not_sent_leaves_it_out_of_the_part(chat):
+    submit(chat, "", [("cat.png", png())], detail=None)
+    assert chat.request()[-1]["content"][0]["image_url"].keys() == {"url"}
+
+
+def test_a_rejected_file_adds_nothing_and_says_which(chat):
+    message = submit(chat, "Keep my words", [("cat.png", png()), ("notes.png", b"plain text")])
+    assert message.startswith("Not sent: notes.png is not a PNG, JPEG, WebP or GIF image")
+    assert chat.messages == [] and chat.store.calls == [] and not chat.take_send()
+    too_big = submit(chat, "x", [("huge.png", png() + bytes(2 * 1024 * 1024))])
+    assert "huge.png is 2.0 MB: images may be at most 1.0 MB each" in too_big
+
+
+def test_editing_a_prompt_keeps_its_images_and_regenerating_resends_them(chat):
+    submit(chat, "Describe", [("cat.png", png())])
+    chat.take_send()
+    chat.begin_reply(CUSTOM_CHOICE).finish(Reply(("A cat.",), ("stop",), (None,)), "stop")
+    chat.edit_and_resend(0, "Describe briefly")
+    assert chat.messages[0].images and chat.messages[0].content == "Describe briefly" and chat.take_send()
+    assert chat.store.calls[-1] == ("edit", 1, "Describe briefly", True)
+    chat.begin_reply(CUSTOM_CHOICE).finish(Reply(("A cat again.",), ("stop",), (None,)), "stop")
+    chat.regenerate()
+    assert chat.take_send() and chat.request()[-1]["content"][1]["type"] == "image_url"
+
+
+def test_which_models_see_images_card_first_then_the_users_word():
+    card = CatalogModel(id="openai/gpt-4o", name="GPT-4o", publisher="OpenAI", summary="",
+                        input_modalities=("text", "image"))
+    text_card = CatalogModel(id="m/text", name="Text", publisher="M", summary="")
+    github = provider(GITHUB, "github")
+    assert sees_images(ModelChoice(github, card.id, card), {}) is True
+    assert sees_images(ModelChoice(github, text_card.id, text_card), {"github": True}) is False
+    assert sees_images(CUSTOM_CHOICE, {}) is False
+    assert sees_images(CUSTOM_CHOICE, {"custom:vision": True}) is True
+    embedded = ModelChoice(provider(EMBEDDED, "embedded"), None)
+    images = [Message("user", "hi", images=(tools_image(),))]
+    assert "tick \"This model accepts images\"" in images_problem(embedded, {}, images)
+    assert "takes text only" in images_problem(ModelChoice(github, text_card.id, text_card), {}, images)
+    assert images_problem(embedded, {}, [Message("user", "no images")]) is None
+
+
+def tools_image():
+    from playground.messages import Image
+    return Image("image/png", png())
+
+
+CALLS = ({"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+         {"id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}})
+
+
+def test_the_tool_flow_waits_for_every_result_then_continues(chat):
+    submit(chat, "Weather and time in Oslo?")
+    assert chat.take_send()
+    chat.begin_reply(CUSTOM_CHOICE).finish(Reply(("",), ("tool_calls",), (None,), tool_calls=CALLS), "tool_calls")
+    reply = chat.messages[-1]
+    assert reply.status == "complete" and reply.tool_calls == CALLS
+    assert chat.store.added()[-1]["tool_calls"] == list(CALLS)
+    assert [c["id"] for c in chat.pending_tool_calls()] == ["call_a", "call_b"]
+    assert not chat.awaiting_reply
+
+    # A new prompt before the results would be refused by the API: it is not added.
+    refused = submit(chat, "Never mind")
+    assert "waiting for the result of get_time, get_weather" in refused and len(chat.messages) == 2
+
+    chat.add_tool_result(CUSTOM_CHOICE, "call_a", '{"temp": 3}')
+    assert [c["id"] for c in chat.pending_tool_calls()] == ["call_b"]
+    assert not chat.take_send() and not chat.awaiting_reply
+    chat.add_tool_result(CUSTOM_CHOICE, "call_b", "12:00")
+    assert chat.pending_tool_calls() == [] and chat.awaiting_reply and chat.take_send()
+    assert chat.store.added()[-2:] == [
+        {"role": "tool", "content": '{"temp": 3}', "tool_calls": None, "tool_call_id": "call_a", "images": None},
+        {"role": "tool", "content": "12:00", "tool_calls": None, "tool_call_id": "call_b", "images": None}]
+    assert chat.request()[-3:] == [
+        {"role": "assistant", "content": None, "tool_calls": list(CALLS)},
+        {"role": "tool", "content": '{"temp": 3}', "tool_call_id": "call_a"},
+        {"role": "tool", "content": "12:00", "tool_call_id": "call_b"}]
+
+    chat.begin_reply(CUSTOM_CHOICE).finish(Reply(("3 degrees at noon.",), ("stop",), (None,)), "stop")
+    assert not chat.awaiting_reply and chat.pending_tool_calls() == []
+    assert submit(chat, "Thanks") is None
+
+
+def test_the_setup_records_the_tools_and_a_saved_one_brings_them_back(chat):
+    tools.add_draft(chat.state, "get_weather", "Weather", '{"type": "object"}')
+    chat.state[keys.TOOL_CHOICE] = "required"
+    setup = chat.setup(CUSTOM_CHOICE)
+    assert setup["tools"] == [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+                                                                 "parameters": {"type": "object"}}}]
+    assert setup["tool_choice"] == "required"
+    other = Chat({}, FakeStore())
+    other.apply_setup(setup)
+    assert [d["name"] for d in other.state[keys.TOOLS]] == ["get_weather"]
+    assert other.state[keys.TOOL_CHOICE] == "required"
+
+
+def test_a_reopened_conversation_shows_its_images_and_tool_messages(chat):
+    stored = [SimpleNamespace(id=1, role="user", content="hi", metrics=None, status="complete", column=None,
+                              images=[{"mime": "image/gif", "data": GIF, "detail": "low", "name": "a.gif"}],
+                              tool_calls=None, tool_call_id=None),
+              SimpleNamespace(id=2, role="assistant", content="", metrics={"finish_reason": "tool_calls"},
+                              status="complete", column=None, images=[], tool_calls=[CALLS[0]], tool_call_id=None),
+              SimpleNamespace(id=3, role="tool", content="sunny", metrics=None, status="complete", column=None,
+                              images=[], tool_calls=None, tool_call_id="call_a")]
+    chat.store.get = lambda cid: SimpleNamespace(id=cid, kind="chat", deleted_at=None, setup={}, messages=stored)
+    assert chat.open("conv-9") == "chat"
+    assert wire(chat.messages) == [
+        {"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {
+            "url": "data:image/gif;base64,R0lGODlhAQABAAAAADs=", "detail": "low"}}]},
+        {"role": "assistant", "content": None, "tool_calls": [CALLS[0]]},
+        {"role": "tool", "content": "sunny", "tool_call_id": "call_a"}]
+    assert chat.awaiting_reply  # the result was saved but the model never continued: Retry sends it
