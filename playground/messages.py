@@ -48,7 +48,7 @@ def _megabytes(size: int) -> str:
     return f"{size / MB:.1f} MB"
 
 
-def load_image(name: str, data: bytes, *, max_bytes: int, detail: str | None = None) -> "Image":
+def load_image(name: str, data: bytes, *, max_bytes: int, detail: str | None = None) -> Image:
     """An attached file as an Image, or ImageRejected naming the file and the rule it breaks."""
     if detail is not None and detail not in DETAILS:
         raise ValueError(f"detail must be one of {DETAILS} or None, got {detail!r}.")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 from types import SimpleNamespace
 
 import pytest
@@ -11,9 +12,14 @@ from playground import state as keys
 from playground import tools
 from playground.catalog import CatalogModel
 from playground.chat import Chat, images_problem, sees_images
-from playground.messages import Message, wire
+from playground.client import ChatClient
+from playground.messages import Image, Message, wire
+from playground.params import validate
 from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, Provider
-from playground.types import Endpoint, Reply
+from playground.types import INFERENCE, OPENAI, ChatParams, Endpoint, Reply
+from tests.fake_service import FakeService
+from tests.github_models import streamed_reply
+from tests.pages.test_chat_images_and_tools import TOOL, tool_call_reply
 from tests.playground.test_messages import GIF, png
 
 
@@ -108,15 +114,10 @@ def test_which_models_see_images_card_first_then_the_users_word():
     assert sees_images(CUSTOM_CHOICE, {}) is False
     assert sees_images(CUSTOM_CHOICE, {"custom:vision": True}) is True
     embedded = ModelChoice(provider(EMBEDDED, "embedded"), None)
-    images = [Message("user", "hi", images=(tools_image(),))]
+    images = [Message("user", "hi", images=(Image("image/png", png()),))]
     assert "tick \"This model accepts images\"" in images_problem(embedded, {}, images)
     assert "takes text only" in images_problem(ModelChoice(github, text_card.id, text_card), {}, images)
     assert images_problem(embedded, {}, [Message("user", "no images")]) is None
-
-
-def tools_image():
-    from playground.messages import Image
-    return Image("image/png", png())
 
 
 CALLS = ({"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
@@ -184,3 +185,58 @@ def test_a_reopened_conversation_shows_its_images_and_tool_messages(chat):
         {"role": "assistant", "content": None, "tool_calls": [CALLS[0]]},
         {"role": "tool", "content": "sunny", "tool_call_id": "call_a"}]
     assert chat.awaiting_reply  # the result was saved but the model never continued: Retry sends it
+
+
+# -- over HTTP, through both transports ----------------------------------------------------------
+# No vision or tool-calling model is reachable here: a local server (tests/fake_service.py)
+# reproduces one's wire behaviour, recording each body and streaming OpenAI-style chunks.
+
+def send_through(client, chat: Chat, params: ChatParams, choice: ModelChoice) -> Message:
+    stream = client.stream_chat(chat.request(), params, choice.model)
+    for _ in stream:
+        pass
+    return chat.begin_reply(choice).finish(stream, stream.finish_reason)
+
+
+@pytest.mark.parametrize("api", [INFERENCE, OPENAI])
+def test_both_transports_send_the_exact_image_parts(api):
+    data = png()
+    with FakeService({"/chat/completions": [streamed_reply("A red square.")]}) as fake:
+        endpoint = Endpoint(fake.url + ("/v1" if api == OPENAI else ""), "Vision fake", api=api)
+        choice = ModelChoice(Provider("custom:v", CUSTOM, "Vision fake", endpoint, model="fake-vision"), "fake-vision")
+        chat = Chat({}, FakeStore())
+        assert chat.submit_prompt(choice, "What is this?", [("square.png", data), ("tiny.gif", GIF)],
+                                  max_image_mb=1, detail="high") is None
+        reply = send_through(ChatClient(endpoint, read_timeout=30), chat, ChatParams(max_tokens=20), choice)
+    assert reply.content == "A red square."
+    url = "data:image/{};base64,{}".format
+    assert fake.requests[-1]["body"]["messages"][-1] == {"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": url("png", base64.b64encode(data).decode()), "detail": "high"}},
+        {"type": "image_url", "image_url": {"url": url("gif", base64.b64encode(GIF).decode()), "detail": "high"}}]}
+
+
+@pytest.mark.parametrize("api", [INFERENCE, OPENAI])
+def test_a_streamed_tool_call_is_reassembled_and_the_follow_up_carries_the_call_and_result(api):
+    with FakeService({"/chat/completions": [tool_call_reply("call_a"), streamed_reply("3 degrees in Oslo.")]}) as fake:
+        endpoint = Endpoint(fake.url + ("/v1" if api == OPENAI else ""), "Tools fake", api=api)
+        choice = ModelChoice(Provider("custom:t", CUSTOM, "Tools fake", endpoint, model="fake-tools"), "fake-tools")
+        client = ChatClient(endpoint, read_timeout=30)
+        chat = Chat({}, FakeStore())
+        params = ChatParams(tools=(TOOL,), tool_choice={"type": "function", "function": {"name": "get_weather"}},
+                            extras={"parallel_tool_calls": False})
+        assert validate(params, model_id=None, streaming=True).ok
+        chat.submit_prompt(choice, "Weather in Oslo?", max_image_mb=1, detail=None)
+        call = send_through(client, chat, params, choice)
+        assert call.tool_calls == (CALLS[0],) and call.metrics["finish_reason"] == "tool_calls"
+        assert call.status == "complete" and not chat.awaiting_reply
+        chat.add_tool_result(choice, "call_a", '{"temperature": 3}')
+        assert chat.take_send() and chat.awaiting_reply
+        reply = send_through(client, chat, params, choice)
+    assert reply.content == "3 degrees in Oslo."
+    first, follow_up = (r["body"] for r in fake.requests if r["path"].endswith("/chat/completions"))
+    assert first["tools"] == [TOOL] and first["tool_choice"] == params.tool_choice
+    assert first["parallel_tool_calls"] is False
+    assert follow_up["messages"][-2:] == [
+        {"role": "assistant", "content": None, "tool_calls": [CALLS[0]]},
+        {"role": "tool", "content": '{"temperature": 3}', "tool_call_id": "call_a"}]
