@@ -14,7 +14,7 @@ from components.lazy import lazy_expander
 from playground import state as keys
 from playground import tools
 
-CHOICE_INPUT, PARALLEL_INPUT = keys.TOOL_CHOICE + "_input", keys.PARALLEL_TOOLS + "_input"
+CHOICE_INPUT, PARALLEL_INPUT = keys.TOOL_CHOICE_INPUT, keys.PARALLEL_INPUT
 TYPED = "(type it below)"
 
 

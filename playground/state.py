@@ -63,6 +63,7 @@ PROMPT, ATTACH_ERROR, IMAGE_DETAIL = "chat_prompt", "chat_attach_error", "chat_i
 TOOLS, TOOLS_NEXT_ID, TOOL_CHOICE = "chat_tools", "chat_tools_next_id", "chat_tool_choice"
 PARALLEL_TOOLS, CANNED = "chat_parallel_tool_calls", "chat_canned_results"
 TOOLS_OPEN, ADD_TOOL = "chat_tools_open", "chat_add_tool"
+TOOL_CHOICE_INPUT, PARALLEL_INPUT = "chat_tool_choice_input", "chat_parallel_tool_calls_input"  # their widgets
 # Per function draft id: its inputs and Remove button.
 TOOL_NAME, TOOL_DESCRIPTION, TOOL_PARAMETERS = "chat_tool_name_", "chat_tool_description_", "chat_tool_parameters_"
 TOOL_REMOVE = "chat_tool_remove_"

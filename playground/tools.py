@@ -197,6 +197,8 @@ def setup_of(state: Mapping[str, Any]) -> dict[str, Any]:
 def apply_setup(state: MutableMapping[str, Any], setup: Mapping[str, Any]) -> None:
     """Take the tools of an untrusted setup (a preset, an imported file): only values of the right
     shape; a setup without tools (an older one) leaves the panel as it is."""
+    for widget in (keys.TOOL_CHOICE_INPUT, keys.PARALLEL_INPUT):  # they start again from the values taken
+        state.pop(widget, None)
     tools = setup.get("tools")
     if isinstance(tools, list):
         state[keys.TOOLS] = []

@@ -213,3 +213,22 @@ def test_a_text_only_endpoint_refusing_images_reads_plainly_and_keeps_the_prompt
     assert "takes text only" in at.error[0].value
     assert [m.content for m in at.session_state["chat_messages"]] == ["What is this?"]
     assert [b.label for b in at.button if b.label == "Retry"] == ["Retry"]
+
+
+def test_a_preset_keeps_the_tools_the_choice_and_canned_results(vision):
+    with vision([streamed_reply("ok")]):
+        at = define_weather_tool(open_page(), parallel=False)
+        at.session_state["chat_canned_results"] = {"get_weather": ["sunny"]}
+        open_lazy(at, "presets_open")
+        at.text_input(key="presets_name").set_value("weather tools").run()
+        next(b for b in at.sidebar.button if b.label == "Save preset").click().run()
+        at.button(key="chat_tool_remove_0").click().run()
+        at.session_state["chat_canned_results"] = {}
+        at.run()
+        assert at.session_state["chat_tools"] == []
+        next(b for b in at.sidebar.button if b.label == "Load preset").click().run()
+    assert [(d["name"], json.loads(d["parameters"])) for d in at.session_state["chat_tools"]] == [
+        ("get_weather", WEATHER)]
+    assert at.selectbox(key="chat_tool_choice_input").value == "function:get_weather"
+    assert at.toggle(key="chat_parallel_tool_calls_input").value is False
+    assert at.session_state["chat_canned_results"] == {"get_weather": ["sunny"]}
