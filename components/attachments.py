@@ -3,7 +3,7 @@ image settings (detail, and whether the endpoint's model reads images)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -45,25 +45,52 @@ def render_prompt_input(placeholder: str, key: str, error_key: str, max_mb: int,
         st.warning(problem, icon=":material/image_not_supported:")
 
 
+def _vision_input(choice: ModelChoice, label: str = "This model accepts images") -> None:
+    """The user's word on whether an endpoint's model reads images, when no catalog says."""
+    ss = st.session_state
+    overrides: MutableMapping[str, bool] = ss.setdefault(keys.VISION, {})
+    key = keys.VISION_INPUT + choice.provider.id
+    ss.setdefault(key, bool(overrides.get(choice.provider.id, False)))
+    overrides[choice.provider.id] = st.checkbox(
+        label, key=key, help="No catalog says whether this endpoint's model reads images: tick this if it does "
+                             "(kept for this endpoint, this session).")
+
+
+def _detail(key: str) -> str | None:
+    detail = st.selectbox("Image detail", [*DETAILS, NOT_SENT], key=key, persist_state=keys.KEEP,
+                          help="Sent with each image as image_url.detail; low is cheaper, high reads more. "
+                               "\"not sent\" leaves it to the service.")
+    return None if detail == NOT_SENT else detail
+
+
+def _how_to_attach(max_mb: int) -> None:
+    st.caption(f"Attach PNG, JPEG, WebP or GIF images up to {max_mb} MB each: the clip in the prompt box, "
+               "paste, or drag and drop.")
+
+
+def render_columns_image_settings(choices: Sequence[ModelChoice], max_mb: int) -> str | None:
+    """Compare's Images expander: the detail, and the user's word for each column's endpoint
+    that no catalog describes. Returns the detail (None: not sent)."""
+    with st.sidebar.expander("Images", icon=":material/image:"):
+        detail = _detail(keys.COMPARE_IMAGE_DETAIL)
+        seen: set[str] = set()
+        for index, choice in enumerate(choices):
+            if choice.accepts_images is None and choice.provider.id not in seen:
+                seen.add(choice.provider.id)
+                _vision_input(choice, f"{choice.provider.label} accepts images (column {index + 1})")
+        _how_to_attach(max_mb)
+    return detail
+
+
 def render_image_settings(choice: ModelChoice, max_mb: int) -> str | None:
     """The sidebar's Images expander: the detail images are sent with, and, when no catalog says
     whether this model reads images, the user's word for this endpoint. Returns the detail (None: not sent)."""
-    ss = st.session_state
-    overrides: MutableMapping[str, bool] = ss.setdefault(keys.VISION, {})
     with st.sidebar.expander("Images", icon=":material/image:"):
-        detail = st.selectbox("Image detail", [*DETAILS, NOT_SENT], key=keys.IMAGE_DETAIL, persist_state=keys.KEEP,
-                              help="Sent with each image as image_url.detail; low is cheaper, high reads more. "
-                                   "\"not sent\" leaves it to the service.")
+        detail = _detail(keys.IMAGE_DETAIL)
         if choice.accepts_images is None:
-            key = keys.VISION_INPUT + choice.provider.id
-            ss.setdefault(key, bool(overrides.get(choice.provider.id, False)))
-            overrides[choice.provider.id] = st.checkbox(
-                "This model accepts images", key=key,
-                help="No catalog says whether this endpoint's model reads images: tick this if it does "
-                     "(kept for this endpoint, this session).")
+            _vision_input(choice)
         else:
             st.caption("Its catalog entry says this model "
                        + ("accepts images." if choice.accepts_images else "takes text only."))
-        st.caption(f"Attach PNG, JPEG, WebP or GIF images up to {max_mb} MB each: the clip in the prompt box, "
-                   "paste, or drag and drop.")
-    return None if detail == NOT_SENT else detail
+        _how_to_attach(max_mb)
+    return detail

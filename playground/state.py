@@ -94,6 +94,8 @@ COMPARE_MODEL = "compare_model_"  # + column index
 COMPARE_STOP = "compare_stop"
 COMPARE_PROMPT = "compare_prompt"
 COMPARE_ATTACH_ERROR = "compare_attach_error"
+COMPARE_ACCEPTED = "compare_accepted_prompt"  # (text, images) the prompt box took, for this run to send
+COMPARE_IMAGE_DETAIL = "compare_image_detail"
 
 
 def column_key(key: str, index: int) -> str:
