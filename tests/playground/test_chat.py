@@ -240,3 +240,28 @@ def test_a_streamed_tool_call_is_reassembled_and_the_follow_up_carries_the_call_
     assert follow_up["messages"][-2:] == [
         {"role": "assistant", "content": None, "tool_calls": [CALLS[0]]},
         {"role": "tool", "content": '{"temperature": 3}', "tool_call_id": "call_a"}]
+
+
+def test_view_code_reproduces_images_from_files_and_the_tools_calls_and_results():
+    import resources
+    from playground import codegen
+
+    data = png()
+    chat = Chat({}, FakeStore())
+    endpoint = Endpoint("https://vision.example/models", "Vision", api=INFERENCE)
+    choice = ModelChoice(Provider("custom:v", CUSTOM, "Vision", endpoint, model="fake-vision"), "fake-vision")
+    chat.submit_prompt(choice, "Weather where this photo was taken?", [("photo.png", data)], max_image_mb=1,
+                       detail="low")
+    chat.begin_reply(choice).finish(Reply(("",), ("tool_calls",), (None,), tool_calls=CALLS[:1]), "tool_calls")
+    chat.add_tool_result(choice, "call_a", '{"temperature": 3}')
+    params = ChatParams(tools=(TOOL,), tool_choice="required", extras={"parallel_tool_calls": False})
+    spec, note = resources.code_spec(chat, choice, params, True)
+    assert note is None and codegen.attachments(spec) == [("image_1.png", data)]
+    body = spec.body()
+    assert body["tools"] == [TOOL] and body["tool_choice"] == "required" and body["parallel_tool_calls"] is False
+    assert body["messages"][-2:] == [{"role": "assistant", "content": None, "tool_calls": [CALLS[0]]},
+                                     {"role": "tool", "content": '{"temperature": 3}', "tool_call_id": "call_a"}]
+    for language in codegen.languages(spec):
+        code = codegen.generate(language, spec)
+        assert "image_1.png" in code and base64.b64encode(data).decode() not in code, language
+        assert "get_weather" in code and "call_a" in code, language
