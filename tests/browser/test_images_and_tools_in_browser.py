@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.app_server import chromium_page, running_app
@@ -100,8 +102,15 @@ def force_weather_call(page) -> None:
     sidebar(page).get_by_role("textbox", name="Description").fill("Weather in a city")
     sidebar(page).get_by_role("textbox", name="Description").press("Tab")
     choice = sidebar(page).get_by_role("combobox", name="Tool choice")
-    choice.click()
-    page.get_by_role("option", name="call get_weather").click()
+    deadline = time.monotonic() + 30
+    while True:  # a rerun (the description just typed) may redraw the list as it opens: open it again
+        choice.click()
+        try:
+            page.get_by_role("option", name="call get_weather").click(timeout=3_000)
+            break
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
     expect(choice).to_have_value("call get_weather")
 
 

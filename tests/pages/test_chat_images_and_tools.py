@@ -232,3 +232,16 @@ def test_a_preset_keeps_the_tools_the_choice_and_canned_results(vision):
     assert at.selectbox(key="chat_tool_choice_input").value == "function:get_weather"
     assert at.toggle(key="chat_parallel_tool_calls_input").value is False
     assert at.session_state["chat_canned_results"] == {"get_weather": ["sunny"]}
+
+
+@pytest.mark.xfail(strict=False, reason="needs the store package and the embedded endpoint's 400 for image parts")
+def test_the_embedded_model_refusing_an_image_says_it_takes_text_only_and_keeps_the_prompt(clean_env, endpoint):
+    clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))
+    at = open_page()
+    at.checkbox(key="model_accepts_images_embedded").check().run()  # the user says so; the endpoint knows better
+    at.chat_input[0].upload("square.png", png(), "image/png")
+    at.chat_input[0].set_value("What is this?").run()
+    assert not at.exception, at.exception
+    assert "text only" in at.error[0].value
+    assert [m.content for m in at.session_state["chat_messages"]] == ["What is this?"]
+    assert [b.label for b in at.button if b.label == "Retry"] == ["Retry"]
