@@ -99,7 +99,7 @@ def render_conversation(
                     st.button("", icon=":material/refresh:", key=keys.REGENERATE, help="Regenerate",
                               on_click=on_regenerate)
         render_message(message, actions if message.role in ("user", "assistant") else None,
-                       tools, pending if index == last else (), on_tool_result)
+                       tools, pending, on_tool_result)  # only the last reply's calls can be pending
 
 
 def _probability(entry: Any) -> float:

@@ -245,3 +245,35 @@ def test_the_embedded_model_refusing_an_image_says_it_takes_text_only_and_keeps_
     assert "text only" in at.error[0].value
     assert [m.content for m in at.session_state["chat_messages"]] == ["What is this?"]
     assert [b.label for b in at.button if b.label == "Retry"] == ["Retry"]
+
+
+def parallel_calls_reply() -> Reply:
+    """Two calls in one reply (parallel tool calls), each streamed under its own index."""
+    def event(delta: dict, finish_reason: str | None = None) -> dict:
+        return {"id": "chatcmpl-fake", "created": 0, "model": "fake-vision", "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+    return Reply(events=[
+        event({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_oslo", "type": "function",
+                                                    "function": {"name": "get_weather", "arguments": '{"city": '}}]}),
+        event({"tool_calls": [{"index": 1, "id": "call_rome", "type": "function",
+                               "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}]}),
+        event({"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]}),
+        event({}, "tool_calls"),
+    ])
+
+
+@NEEDS_STORE
+def test_parallel_calls_each_take_a_result_and_the_model_continues_after_the_last(vision):
+    with vision([parallel_calls_reply(), streamed_reply("Oslo 3, Rome 18.")]) as fake:
+        at = define_weather_tool(open_page(), choice="required")
+        send(at, "Weather in Oslo and Rome?")
+        assert [c["id"] for c in at.session_state["chat_messages"][-1].tool_calls] == ["call_oslo", "call_rome"]
+        at.text_area(key="chat_result_call_oslo").set_value("3").run()
+        at.button(key="chat_send_result_call_oslo").click().run()
+        assert len(bodies(fake)) == 1  # still waiting for Rome's result, whose box is still there
+        at.text_area(key="chat_result_call_rome").set_value("18").run()
+        at.button(key="chat_send_result_call_rome").click().run()
+        assert not at.exception, at.exception
+    assert [(m["role"], m.get("tool_call_id")) for m in bodies(fake)[-1]["messages"][-3:]] == [
+        ("assistant", None), ("tool", "call_oslo"), ("tool", "call_rome")]
+    assert at.session_state["chat_messages"][-1].content == "Oslo 3, Rome 18."
