@@ -29,13 +29,25 @@ def _add_function() -> None:
     tools.add_draft(ss, "get_weather" if not ss[keys.TOOLS] else "")
 
 
+INPUTS = ((keys.TOOL_NAME, "name"), (keys.TOOL_DESCRIPTION, "description"), (keys.TOOL_PARAMETERS, "parameters"))
+
+
+def _sync_drafts(drafts: Sequence[dict[str, Any]]) -> None:
+    """The draft holds the truth: an input just edited updates it (so its problems are current when
+    drawn), and inputs dropped while the panel was closed start from it again."""
+    ss = st.session_state
+    for draft in drafts:
+        for prefix, name in INPUTS:
+            key = prefix + str(draft["id"])
+            if key in ss:
+                draft[name] = ss[key]
+            else:
+                ss[key] = draft[name]
+
+
 def _draw_draft(index: int, draft: dict[str, Any], problems: Sequence[Any]) -> None:
     ss = st.session_state
     number = str(draft["id"])
-    inputs = ((keys.TOOL_NAME, "name"), (keys.TOOL_DESCRIPTION, "description"), (keys.TOOL_PARAMETERS, "parameters"))
-    for prefix, name in inputs:
-        # The draft holds the truth: inputs dropped while the panel was closed start from it again.
-        ss.setdefault(prefix + number, draft[name])
     with st.container(border=True):
         draft["name"] = st.text_input(f"Function {index + 1} name", key=keys.TOOL_NAME + number,
                                       placeholder="get_weather", help="Letters, digits, '_' and '-', up to 64.")
@@ -58,6 +70,7 @@ def render_tools_panel() -> tools.ToolsRequest:
     with expander:
         if expander.open:
             st.caption("Functions the model may call. Its calls appear under the reply; you give each result.")
+            _sync_drafts(drafts)
             preview = tools.request_of(drafts, ss[keys.TOOL_CHOICE], ss[keys.PARALLEL_TOOLS])
             for index, draft in enumerate(drafts):
                 _draw_draft(index, draft, preview.draft_problems.get(draft["id"], ()))
