@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from components.lazy import lazy_popover
-from components.tools import render_tool_calls
+from components.tools import plain, render_tool_calls
 from playground import state as keys
 from playground.messages import Message, metrics_line
 
@@ -52,8 +52,9 @@ def render_message(message: Message, actions: Callable[[], None] | None = None,
             st.markdown(without_images(message.content))
         if message.images:
             # Bytes go to the browser as media files, never into markdown.
+            # Captions are markdown: a name (an imported file's, say) must not fetch or link anything.
             st.image([image.data for image in message.images], width=160,
-                     caption=[image.name or image.mime for image in message.images])
+                     caption=[plain(image.name or image.mime) for image in message.images])
         if message.tool_calls:
             render_tool_calls(message.tool_calls, tools, pending, on_tool_result)
         if message.metrics:

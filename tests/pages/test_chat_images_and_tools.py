@@ -280,3 +280,22 @@ def test_parallel_calls_each_take_a_result_and_the_model_continues_after_the_las
     assert [(m["role"], m.get("tool_call_id")) for m in bodies(fake)[-1]["messages"][-3:]] == [
         ("assistant", None), ("tool", "call_oslo"), ("tool", "call_rome")]
     assert at.session_state["chat_messages"][-1].content == "Oslo 3, Rome 18."
+
+
+def test_image_names_and_model_written_call_names_are_shown_literally():
+    from streamlit.testing.v1 import AppTest
+
+    def draw():
+        from components.conversation import render_message
+        from playground.messages import Image, Message
+        from tests.playground.test_messages import png
+        render_message(Message("user", "look", images=(Image("image/png", png(), None, "![x](http://h.test/a.png)"),)))
+        render_message(Message("assistant", "", tool_calls=({"id": "c](http://h.test)", "type": "function",
+                                                             "function": {"name": "![y](http://h.test/b)",
+                                                                          "arguments": "{}"}},)))
+
+    at = AppTest.from_function(draw).run()
+    assert not at.exception, at.exception
+    [image] = at.get("image")
+    assert image.captions == [r"\!\[x\]\(http://h\.test/a\.png\)"]
+    assert any(m.value.startswith(r"Calls **\!\[y\]\(http://h\.test/b\)**") for m in at.markdown)
