@@ -94,6 +94,8 @@ def render_conversation(
                     edit = lazy_popover(":material/edit:", "Edit and resend", keys.EDIT_OPEN + str(index))
                     if edit.open:
                         edit.text_area("Message", value=message.content, key=keys.EDIT_TEXT + str(index))
+                        if message.images:
+                            edit.caption(f"Its {len(message.images)} image(s) are sent again with the new text.")
                         edit.button("Resend", key=keys.RESEND + str(index),
                                     on_click=lambda i=index: on_edit(i, st.session_state[keys.EDIT_TEXT + str(i)]))
                 if message.role == "assistant" and index == last and on_regenerate:

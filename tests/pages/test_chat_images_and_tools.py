@@ -299,3 +299,24 @@ def test_image_names_and_model_written_call_names_are_shown_literally():
     [image] = at.get("image")
     assert image.captions == [r"\!\[x\]\(http://h\.test/a\.png\)"]
     assert any(m.value.startswith(r"Calls **\!\[y\]\(http://h\.test/b\)**") for m in at.markdown)
+
+
+@NEEDS_STORE
+def test_an_edited_prompt_is_resent_with_its_images_and_so_is_a_regenerated_one(vision):
+    data = png()
+    image_part = {"type": "image_url", "image_url": {
+        "url": "data:image/png;base64," + base64.b64encode(data).decode(), "detail": "auto"}}
+    with vision([streamed_reply("A square."), streamed_reply("Red."), streamed_reply("Red, again.")]) as fake:
+        at = open_page()
+        at.checkbox(key="model_accepts_images_azure").check().run()
+        at.chat_input[0].upload("square.png", data, "image/png")
+        at.chat_input[0].set_value("What is this?").run()
+        open_lazy(at, "chat_edit_open_0")
+        assert any("Its 1 image(s) are sent again" in c.value for c in at.caption)
+        at.text_area(key="chat_edit_0").set_value("Which colour is it?")
+        at.button(key="chat_resend_0").click().run()
+        at.button(key="chat_regenerate").click().run()
+        assert not at.exception, at.exception
+    sent = [body["messages"][-1]["content"] for body in bodies(fake)]
+    assert sent[1:] == [[{"type": "text", "text": "Which colour is it?"}, image_part]] * 2
+    assert at.session_state["chat_messages"][-1].content == "Red, again."
