@@ -181,7 +181,7 @@ def test_images_go_as_content_parts_are_shown_and_saved(vision, clean_env):
         {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(data).decode(),
                                             "detail": "low"}}]}
     [thumbnail] = at.get("image")  # drawn from the bytes, served by Streamlit, never a data: URL in markdown
-    assert thumbnail.captions == [r"square\.png"]  # markdown-escaped; shown as square.png and "/media/" in thumbnail.value[0]
+    assert thumbnail.captions == [r"square\.png"] and "/media/" in thumbnail.value[0]  # escaped: shown as square.png
     conversation = Store(os.environ["PLAYGROUND_DB_PATH"]).get(at.session_state["chat_conversation_id"])
     assert conversation.messages[0].images[0]["data"] == data
     # Opened again (a reload: a new session at ?c=), the image is shown again.
