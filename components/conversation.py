@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import html
-import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
 
 from components.lazy import lazy_popover
+from components.tools import plain, render_tool_calls
 from playground import state as keys
 from playground.messages import Message, metrics_line
 
@@ -38,15 +38,11 @@ def render_reply_metrics(metrics: dict[str, Any]) -> None:
                 st.markdown(without_images(str(text)))
 
 
-def _arguments(call: dict[str, Any]) -> str:
-    text = (call.get("function") or {}).get("arguments") or ""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
-
-
-def render_message(message: Message, actions: Callable[[], None] | None = None) -> None:
+def render_message(message: Message, actions: Callable[[], None] | None = None,
+                   tools: Sequence[Mapping[str, Any]] = (), pending: Collection[str] = (),
+                   on_tool_result: Callable[[str, str], None] | None = None) -> None:
+    """One message. A reply's tool calls are checked against `tools` (the functions defined now);
+    a call whose id is in `pending` gets a box for its result, sent with `on_tool_result`."""
     with st.chat_message("assistant" if message.role == "tool" else message.role,
                          avatar=":material/build:" if message.role == "tool" else None):
         if message.role == "tool":
@@ -56,11 +52,11 @@ def render_message(message: Message, actions: Callable[[], None] | None = None) 
             st.markdown(without_images(message.content))
         if message.images:
             # Bytes go to the browser as media files, never into markdown.
+            # Captions are markdown: a name (an imported file's, say) must not fetch or link anything.
             st.image([image.data for image in message.images], width=160,
-                     caption=[image.name or image.mime for image in message.images])
-        for call in message.tool_calls:
-            st.markdown(f"Calls **{html.escape((call.get('function') or {}).get('name') or '?')}**")
-            st.code(_arguments(call), language="json")
+                     caption=[plain(image.name or image.mime) for image in message.images])
+        if message.tool_calls:
+            render_tool_calls(message.tool_calls, tools, pending, on_tool_result)
         if message.metrics:
             render_reply_metrics(message.metrics)
         if message.status == "partial":
@@ -75,9 +71,13 @@ def render_conversation(
     on_show_earlier: Callable[[], None],
     on_edit: Callable[[int, str], None] | None = None,
     on_regenerate: Callable[[], None] | None = None,
+    tools: Sequence[Mapping[str, Any]] = (),
+    pending: Collection[str] = (),
+    on_tool_result: Callable[[str, str], None] | None = None,
 ) -> None:
     """The latest `shown` messages, with a button for earlier ones; users' messages can be edited
-    and resent, the last reply regenerated, any copied."""
+    and resent, the last reply regenerated, any copied; the tool calls waiting for a result
+    (`pending` ids) take it."""
     last = len(messages) - 1
     first = max(0, len(messages) - shown)
     if first:
@@ -94,12 +94,15 @@ def render_conversation(
                     edit = lazy_popover(":material/edit:", "Edit and resend", keys.EDIT_OPEN + str(index))
                     if edit.open:
                         edit.text_area("Message", value=message.content, key=keys.EDIT_TEXT + str(index))
+                        if message.images:
+                            edit.caption(f"Its {len(message.images)} image(s) are sent again with the new text.")
                         edit.button("Resend", key=keys.RESEND + str(index),
                                     on_click=lambda i=index: on_edit(i, st.session_state[keys.EDIT_TEXT + str(i)]))
                 if message.role == "assistant" and index == last and on_regenerate:
                     st.button("", icon=":material/refresh:", key=keys.REGENERATE, help="Regenerate",
                               on_click=on_regenerate)
-        render_message(message, actions if message.role in ("user", "assistant") else None)
+        render_message(message, actions if message.role in ("user", "assistant") else None,
+                       tools, pending, on_tool_result)  # only the last reply's calls can be pending
 
 
 def _probability(entry: Any) -> float:

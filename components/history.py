@@ -8,6 +8,7 @@ import streamlit as st
 
 from components.lazy import lazy_expander
 from playground import state as keys
+from playground import tools
 from playground.chat import Chat
 from playground.params import PARAMETERS
 from playground.store import InvalidImport
@@ -82,7 +83,8 @@ def _save_preset(chat: Chat) -> None:
     name = (ss.get(keys.PRESET_NAME) or "").strip()
     if name:
         chat.store.save_preset(name, {"system_prompt": ss[keys.SYSTEM_PROMPT],
-                                      "parameters": {p.name: ss[keys.CHAT + p.name] for p in PARAMETERS}})
+                                      "parameters": {p.name: ss[keys.CHAT + p.name] for p in PARAMETERS},
+                                      **tools.setup_of(ss)})  # tools, tool_choice, parallel calls, canned results
         ss[keys.PRESET_NAME] = ""
 
 
@@ -121,7 +123,7 @@ def render_presets(chat: Chat) -> None:
         if st.session_state.get(keys.PRESET_DELETED):
             st.button(f"Undo: restore “{plain(st.session_state[keys.PRESET_DELETED][0])}”", icon=":material/undo:",
                       on_click=_undo_preset, args=(chat,))
-        st.text_input("Save the system prompt and parameters as", key=keys.PRESET_NAME, placeholder="preset name")
+        st.text_input("Save the system prompt, parameters and tools as", key=keys.PRESET_NAME, placeholder="preset name")
         st.button("Save preset", on_click=_save_preset, args=(chat,))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.tools import render_tools_panel
 from playground import state as keys
 from playground.params import MORE_CHOICES, MORE_DEFAULTS, PARAMETERS, SAMPLING_ONLY, Parameter, Problem, parse_more
 from playground.providers import ModelChoice
@@ -34,7 +35,11 @@ def render_parameter_controls(choice: ModelChoice) -> tuple[ChatParams, list[Pro
                 continue
             values[parameter.name] = render_slider(parameter, keys.CHAT + parameter.name, choice.max_output_tokens)
     more, problems = _render_more_parameters()
-    return ChatParams(**values, **more), problems
+    tools = render_tools_panel()
+    extras = {**more.pop("extras", {}), **tools.extras}
+    if extras:
+        more["extras"] = extras
+    return ChatParams(**values, **more, tools=tools.tools, tool_choice=tools.tool_choice), problems + tools.problems
 
 
 def _render_more_parameters() -> tuple[dict, list[Problem]]:

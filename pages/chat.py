@@ -3,6 +3,7 @@
 import streamlit as st
 
 import resources
+from components.attachments import render_image_settings, render_prompt_input
 from components.code_view import render_code_view
 from components.conversation import render_conversation, render_message
 from components.evaluate import render_save_as_prompt_file
@@ -11,6 +12,8 @@ from components.model_picker import render_custom_endpoint_form, render_model_pi
 from components.rate_limits import render_rate_limits
 from components.sidebar import render_parameter_controls, render_parameter_problems, render_system_prompt
 from components.streaming import render_stop_button, render_streamed_reply
+from playground import state as keys
+from playground.chat import images_problem
 from playground.client import PlaygroundError
 from playground.params import Problem, validate
 
@@ -26,6 +29,7 @@ params, problems = render_parameter_controls(choice)
 check = validate(params, model_id=choice.model or choice.label, streaming=True)
 problems += check.errors + ([Problem("model", choice.model_problem)] if choice.model_problem else [])
 render_parameter_problems(problems, check.warnings)
+detail = render_image_settings(choice, config.max_image_mb)
 render_system_prompt()
 history = st.sidebar.container()  # drawn last, so it lists this run's conversation
 render_presets(chat)
@@ -38,8 +42,10 @@ render_custom_endpoint_form(resources.endpoint_policy(config))
 st.title("Chat")
 st.caption(f"{choice.label} — {choice.endpoint.url}")
 render_code_view(*resources.code_spec(chat, choice, params, check.stream))
+pending = {str(call.get("id")) for call in chat.pending_tool_calls()}
 render_conversation(chat.messages, chat.shown, on_show_earlier=chat.show_earlier,
-                    on_edit=chat.edit_and_resend, on_regenerate=chat.regenerate)
+                    on_edit=chat.edit_and_resend, on_regenerate=chat.regenerate, tools=params.tools,
+                    pending=pending, on_tool_result=lambda call_id, text: chat.add_tool_result(choice, call_id, text))
 drawn = len(chat.messages)
 render_stop_button()
 
@@ -48,17 +54,26 @@ render_stop_button()
 # first token reaches the browser without the rest of the page queued ahead of it. Messages the
 # last full run did not draw (this prompt, or one an error left unanswered) are drawn here, so
 # the prompt stays on the page whatever reruns next. A finished reply reruns the whole page.
+def take_prompt(text: str, files: list[tuple[str, bytes]]) -> str | None:
+    refused = chat.submit_prompt(choice, text, files, max_image_mb=config.max_image_mb, detail=detail)
+    if refused is None and chat.conversation_id:
+        st.query_params["c"] = chat.conversation_id  # a reload or a bookmark brings it back
+    return refused
+
+
 @st.fragment
 def composer(drawn: int) -> None:
-    if prompt := st.bottom.chat_input("Message the model", submit_mode="disable"):
-        chat.add_prompt(choice, prompt)
-        st.query_params["c"] = chat.conversation_id  # a reload or a bookmark brings it back
+    render_prompt_input("Message the model", keys.PROMPT, keys.ATTACH_ERROR, config.max_image_mb, take_prompt,
+                        submit_mode="disable")
     for message in chat.messages[drawn:]:
         render_message(message)
 
     if chat.take_send() and chat.awaiting_reply:
-        if problems:
-            chat.fail("Not sent. " + " ".join(problem.message for problem in problems))
+        blocked = [problem.message for problem in problems]
+        if unseen := images_problem(choice, st.session_state[keys.VISION], chat.messages):
+            blocked.append(unseen)
+        if blocked:
+            chat.fail("Not sent. " + " ".join(blocked))
         else:
             recorder = chat.begin_reply(choice, expect_json=params.response_format is not None)
             client = resources.client_for(choice.endpoint, config)

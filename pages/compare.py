@@ -3,6 +3,7 @@
 import streamlit as st
 
 import resources
+from components.attachments import render_columns_image_settings, render_prompt_input
 from components.compare import (
     render_column_model,
     render_column_parameters,
@@ -49,6 +50,7 @@ else:
             params.append(render_column_parameters(index, choices[index]))
 setups = [ColumnSetup(choice, p) for choice, p in zip(choices, params, strict=True)]
 system_prompt = render_compare_system_prompt()
+detail = render_columns_image_settings(choices, config.max_image_mb)
 render_new_comparison_button()
 
 
@@ -64,15 +66,20 @@ def column_requests(history: list) -> list[ColumnRequest]:
 
 history = ss[keys.COMPARE_HISTORY]  # this run's list: New comparison replaces it, never empties it
 run = ss.get(keys.COMPARE_RUN)  # workers outlive a rerun (Stop, any widget): this run draws them again
-prompt = st.chat_input("Message every column", key=keys.COMPARE_PROMPT)
-if prompt and run is not None:  # a new prompt ends the comparison still streaming
+render_prompt_input("Message every column", keys.COMPARE_PROMPT, keys.COMPARE_ATTACH_ERROR, config.max_image_mb,
+                    lambda text, files: compare.take_prompt(ss, setups, ss[keys.COMPARE_HISTORY], text, files,
+                                                            max_image_mb=config.max_image_mb,
+                                                            detail=detail),
+                    where=st)
+prompt, images = ss.pop(keys.COMPARE_ACCEPTED, (None, ()))
+if prompt is not None and run is not None:  # a new prompt ends the comparison still streaming
     run.cancel()
     run.wait(timeout=5)
-if run is not None and (run.done or prompt):
+if run is not None and (run.done or prompt is not None):
     compare.fold(ss, run, history)
     run = None
-if prompt:
-    conversation_id = compare.save_prompt(store, ss, history, prompt, setups, system_prompt)
+if prompt is not None:
+    conversation_id = compare.save_prompt(store, ss, history, prompt, setups, system_prompt, images)
     st.query_params["c"] = conversation_id
     run = ss[keys.COMPARE_RUN] = compare.start_run(
         column_requests(history), on_reply=compare.reply_saver(store, conversation_id))

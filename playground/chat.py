@@ -16,12 +16,13 @@ wait until it is.
 from __future__ import annotations
 
 import threading
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import state as keys
-from .messages import Image, Message, reply_message, system_message, wire
+from . import tools
+from .messages import MB, Image, ImageRejected, Message, load_image, reply_message, system_message, wire
 from .params import DEFAULT_SYSTEM_PROMPT, MORE_DEFAULTS, PARAMETERS, checked_more, clamped
 from .providers import ModelChoice
 from .transports.base import ChatStream
@@ -37,7 +38,28 @@ def defaults() -> dict[str, Any]:
         keys.SYSTEM_PROMPT: DEFAULT_SYSTEM_PROMPT,
         **{keys.CHAT + p.name: p.default for p in PARAMETERS},
         **{keys.CHAT + name: value for name, value in MORE_DEFAULTS.items()},
+        keys.IMAGE_DETAIL: "auto", keys.VISION: {},
+        **tools.defaults(),
     }
+
+
+def sees_images(choice: ModelChoice, overrides: Mapping[str, bool]) -> bool:
+    """Whether the model reads images: its catalog card says so, or else the user did for this endpoint."""
+    known = choice.accepts_images
+    return known if known is not None else bool(overrides.get(choice.provider.id, False))
+
+
+def images_problem(choice: ModelChoice, overrides: Mapping[str, bool], messages: Sequence[Message],
+                   label: str | None = None) -> str | None:
+    """Why a request carrying images must not go to this model, or None."""
+    if not any(m.images for m in messages) or sees_images(choice, overrides):
+        return None
+    name = label or choice.label
+    if choice.accepts_images is False:
+        return (f"{name} takes text only (its catalog entry lists no image input), and this conversation "
+                "carries images. Pick a vision model, or start a new chat without images.")
+    return (f"{name} is not marked as accepting images, and this conversation carries images. If the model "
+            "reads images, tick \"This model accepts images\" in the sidebar and press Retry.")
 
 
 @dataclass
@@ -91,8 +113,12 @@ class Chat:
 
     @property
     def awaiting_reply(self) -> bool:
-        """The last message is the user's: a reply is due (after an error, Retry sends it)."""
-        return bool(self.messages) and self.messages[-1].role == "user"
+        """A reply is due (after an error, Retry sends it): the last message is the user's, or the
+        result of the last of the reply's tool calls."""
+        if not self.messages:
+            return False
+        last = self.messages[-1].role
+        return last == "user" or (last == "tool" and not self.pending_tool_calls())
 
     @property
     def shown(self) -> int:
@@ -114,6 +140,7 @@ class Chat:
             "system_prompt": self.state[keys.SYSTEM_PROMPT],
             "parameters": {p.name: self.state[keys.CHAT + p.name] for p in PARAMETERS},
             "advanced": {name: self.state[keys.CHAT + name] for name in MORE_DEFAULTS},
+            **tools.setup_of(self.state),
         }
 
     def apply_setup(self, setup: dict[str, Any]) -> None:
@@ -125,6 +152,7 @@ class Chat:
             self.state[keys.CHAT + name] = value
         for name, value in checked_more(setup.get("advanced")).items():
             self.state[keys.CHAT + name] = value
+        tools.apply_setup(self.state, setup)
 
     def request(self) -> list[dict[str, Any]]:
         """What is sent: the system prompt (if any) and the conversation, in the wire form."""
@@ -165,6 +193,25 @@ class Chat:
         else:
             self.store.update_setup(self.conversation_id, setup)
         return self.state[keys.CONVERSATION_ID]
+
+    def submit_prompt(self, choice: ModelChoice, text: str, files: Sequence[tuple[str, bytes]] = (), *,
+                      max_image_mb: int, detail: str | None) -> str | None:
+        """The prompt box's text and attached files (name, bytes): added as a prompt, or, when a
+        file cannot be sent or a tool call awaits its result, nothing is added and the reason is
+        returned (the page puts the text back in the box)."""
+        pending = self.pending_tool_calls()
+        if pending:
+            names = ", ".join(sorted({tools.function_name(call) for call in pending}))
+            return (f"The model is waiting for the result of {names}: send it under the reply first "
+                    "(Send result), then type the next prompt.")
+        try:
+            images = [load_image(name, data, max_bytes=max_image_mb * MB, detail=detail) for name, data in files]
+        except ImageRejected as rejected:
+            return f"Not sent: {rejected} Your text is back in the box; attach another file or none."
+        if not text.strip() and not images:
+            return None
+        self.add_prompt(choice, text, images)
+        return None
 
     def add_prompt(self, choice: ModelChoice, text: str, images: Sequence[Image] = ()) -> Message:
         """The user's prompt, saved BEFORE it is sent: an error, a reload or a crash must not lose it."""

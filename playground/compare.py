@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
 
 from . import state as keys
 from .local_endpoint.model import MODEL_NAME
-from .messages import Message, reply_message, system_message, wire
+from .chat import sees_images
+from .messages import MB, Image, ImageRejected, Message, load_image, reply_message, system_message, wire
 from .params import DEFAULT_SYSTEM_PROMPT, PARAMETERS, SAMPLING_ONLY, clamped
 from .providers import AZURE, EMBEDDED, GITHUB, ModelChoice, ModelListing, Provider, model_choices
 from .transports.base import ChatStream
@@ -200,8 +201,29 @@ def turns(history: Iterable[Message]) -> list[Turn]:
     return result
 
 
+def take_prompt(state: MutableMapping[str, Any], columns: Sequence[ColumnSetup], history: Sequence[Message],
+                text: str, files: Sequence[tuple[str, bytes]], *, max_image_mb: int, detail: str | None) -> str | None:
+    """The prompt box's text and files, checked before anything is saved: every attached file must be
+    an image within the cap, and every column's model must read images when the comparison
+    carries some. Accepted, it waits in the state for this run to send; refused, the reason."""
+    try:
+        images = [load_image(name, data, max_bytes=max_image_mb * MB, detail=detail) for name, data in files]
+    except ImageRejected as rejected:
+        return f"Not sent: {rejected} Your text is back in the box; attach another file or none."
+    if images or any(m.images for m in history):
+        overrides = state.get(keys.VISION) or {}
+        blind = [f"column {i + 1} ({c.label})" for i, c in enumerate(columns) if not sees_images(c.choice, overrides)]
+        if blind:
+            return (f"Not sent: {', '.join(blind)} {'is' if len(blind) == 1 else 'are'} not marked as reading "
+                    "images, and every column is sent the same images. Pick vision models, or tick \"This "
+                    "model accepts images\" under Images in the sidebar if they read them.")
+    if text.strip() or images:
+        state[keys.COMPARE_ACCEPTED] = (text, tuple(images))
+    return None
+
+
 def save_prompt(store: Any, state: MutableMapping[str, Any], history: list[Message], prompt: str,
-                columns: Sequence[ColumnSetup], system_prompt: str) -> str:
+                columns: Sequence[ColumnSetup], system_prompt: str, images: Sequence[Image] = ()) -> str:
     """Save the user's prompt BEFORE it is sent (an error in every column must not lose it) and
     add it to `history`; the conversation is created on the first prompt, its setup kept current
     (a column may have changed model since the last one). Returns the conversation id."""
@@ -210,7 +232,7 @@ def save_prompt(store: Any, state: MutableMapping[str, Any], history: list[Messa
         state[keys.COMPARE_CONVERSATION_ID] = store.create_conversation(setup, kind="compare")
     conversation_id = state[keys.COMPARE_CONVERSATION_ID]
     store.update_setup(conversation_id, setup)
-    message = Message("user", prompt)
+    message = Message("user", prompt, images=tuple(images))
     message.id = store.add_message(conversation_id, **message.stored())
     history.append(message)
     return conversation_id

@@ -19,6 +19,47 @@ COMPLETE, PARTIAL = "complete", "partial"
 # Finish reasons that mean the model did not end the reply itself.
 CUT_SHORT = frozenset({"stopped", "error", "content_filter"})
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "gif")  # what the file pickers offer
+DETAILS = ("auto", "low", "high")  # an image part's `detail`; None: not sent
+
+
+def image_type(data: bytes) -> str | None:
+    """The image type the bytes themselves declare (their magic number), or None. The file's
+    name and the browser's guess are not trusted: a renamed file must not be sent as an image."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+class ImageRejected(ValueError):
+    """An attached file that cannot be sent as an image; the message says which and why."""
+
+
+MB = 1024 * 1024  # as Streamlit's upload limits count
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MB:.1f} MB"
+
+
+def load_image(name: str, data: bytes, *, max_bytes: int, detail: str | None = None) -> Image:
+    """An attached file as an Image, or ImageRejected naming the file and the rule it breaks."""
+    if detail is not None and detail not in DETAILS:
+        raise ValueError(f"detail must be one of {DETAILS} or None, got {detail!r}.")
+    if len(data) > max_bytes:
+        raise ImageRejected(f"{name} is {_megabytes(len(data))}: images may be at most "
+                            f"{_megabytes(max_bytes)} each.")
+    mime = image_type(data)
+    if mime is None:
+        raise ImageRejected(f"{name} is not a PNG, JPEG, WebP or GIF image (judged by its content, "
+                            "not its name).")
+    return Image(mime, data, detail, name)
 
 
 @dataclass(frozen=True)
@@ -177,5 +218,6 @@ def wire(messages: list[Message]) -> list[dict[str, Any]]:
     return [message.wire() for message in messages if message.sendable]
 
 
-__all__ = ["COMPLETE", "PARTIAL", "ROLES", "IMAGE_TYPES", "Image", "Message", "json_check",
+__all__ = ["COMPLETE", "DETAILS", "PARTIAL", "ROLES", "IMAGE_EXTENSIONS", "IMAGE_TYPES", "Image", "ImageRejected",
+           "Message", "image_type", "json_check", "load_image",
            "metrics_line", "reply_message", "reply_metrics", "reply_status", "system_message", "wire"]

@@ -15,6 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
 from .types import ChatParams
 
 
@@ -74,6 +77,8 @@ STANDARD_FIELDS = frozenset({
     "frequency_penalty", "stop", "seed", "response_format", "tools", "tool_choice",
 })
 SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # OpenAI's and Model Inference's rule for tool names
+TOOL_CHOICES = ("auto", "none", "required")
 
 
 class Problem(NamedTuple):
@@ -169,6 +174,72 @@ def _check_response_format(params: ChatParams, model_id: str | None, errors: lis
                               f"got {_shown(fmt['strict'])}."))
 
 
+def schema_problem(schema: Any, where: str) -> Problem | None:
+    """Whether `schema` is a JSON object schema (Draft 2020-12), as function parameters must be."""
+    if not isinstance(schema, dict):
+        return Problem(where, f"{where} must be a JSON object schema, got {_shown(schema)}.")
+    if "type" in schema and schema["type"] != "object":
+        return Problem(where, f"{where} must describe an object: its root 'type' must be \"object\", "
+                              f"got {_shown(schema['type'])}.")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        at = "/".join(str(part) for part in exc.path)
+        return Problem(where, f"{where} is not a valid JSON schema{f' at {at}' if at else ''}: {exc.message}")
+    return None
+
+
+def function_problems(function: Any, where: str) -> list[Problem]:
+    """A function definition (`{"name", "description"?, "parameters"?}`); `where` names it in messages."""
+    if not isinstance(function, dict):
+        return [Problem(where, f"{where} must be an object with a name, got {_shown(function)}.")]
+    problems = []
+    name = function.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append(Problem(f"{where}.name", f"{where}: the name is empty."))
+    elif not FUNCTION_NAME.match(name):
+        problems.append(Problem(f"{where}.name", f"{where}: the name may hold only letters, digits, '_' and '-', "
+                                f"at most 64 characters; got {_shown(name)}."))
+    if function.get("description") is not None and not isinstance(function["description"], str):
+        problems.append(Problem(f"{where}.description", f"{where}: the description must be text."))
+    if function.get("parameters") is not None:
+        problem = schema_problem(function["parameters"], f"{where}: parameters")
+        if problem:
+            problems.append(Problem(f"{where}.parameters", problem.message))
+    return problems
+
+
+def _check_tools(params: ChatParams, errors: list[Problem]) -> None:
+    names: list[str] = []
+    for index, tool in enumerate(params.tools):
+        where = f"tools[{index}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            errors.append(Problem(where, f"{where} must be {{\"type\": \"function\", \"function\": {{...}}}}."))
+            continue
+        function = tool.get("function")
+        label = f"Function '{function['name']}'" if isinstance(function, dict) and isinstance(
+            function.get("name"), str) and function["name"] else f"Function {index + 1}"
+        errors.extend(function_problems(function, label))
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            if function["name"] in names:
+                errors.append(Problem(f"{where}.name", f"{label}: two functions have this name."))
+            names.append(function["name"])
+    choice = params.tool_choice
+    if choice is None or not params.tools:
+        return
+    if isinstance(choice, str):
+        if choice not in TOOL_CHOICES:
+            errors.append(Problem("tool_choice", f"tool_choice must be auto, none, required or a function, "
+                                  f"got {_shown(choice)}."))
+        return
+    wanted = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+    if not isinstance(wanted, str):
+        errors.append(Problem("tool_choice", f"tool_choice must name a function, got {_shown(choice)}."))
+    elif wanted not in names:
+        errors.append(Problem("tool_choice", f"tool_choice names the function '{wanted}', which is not among "
+                              "the tools."))
+
+
 def _check_extras(params: ChatParams, errors: list[Problem]) -> None:
     extras = params.extras
     if not isinstance(extras, dict):
@@ -207,7 +278,7 @@ def _check_extras(params: ChatParams, errors: list[Problem]) -> None:
         elif logprobs is not True:
             errors.append(Problem("top_logprobs", "top_logprobs needs logprobs set to true."))
 
-    for name in ("ignore_eos", "use_beam_search", "skip_special_tokens"):
+    for name in ("ignore_eos", "use_beam_search", "skip_special_tokens", "parallel_tool_calls"):
         bool_extra(name)
     if extras.get("use_beam_search") is True:
         if params.temperature != 0:
@@ -228,6 +299,7 @@ def validate(params: ChatParams, *, model_id: str | None, streaming: bool) -> Va
     _check_standard(params, result.errors)
     _check_response_format(params, model_id, result.errors, result.warnings)
     _check_extras(params, result.errors)
+    _check_tools(params, result.errors)
     extras = params.extras if isinstance(params.extras, dict) else {}
     if streaming and extras.get("best_of") is not None:
         result.stream = False

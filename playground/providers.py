@@ -95,6 +95,11 @@ class ModelChoice:
         return bool(self.card and self.card.is_reasoning)
 
     @property
+    def accepts_images(self) -> bool | None:
+        """Whether the model reads images, by its catalog card; None when no metadata says."""
+        return "image" in self.card.input_modalities if self.card else None
+
+    @property
     def key_environment_variable(self) -> str | None:
         """The variable exported code reads the key from (never the key itself)."""
         kind, endpoint = self.provider.kind, self.provider.endpoint

@@ -69,6 +69,7 @@ class Settings:
     allowed_users: tuple[str, ...] = ()  # with sign-in: e-mails and @domains (playground.auth); (): anyone
     custom_endpoints: str | None = None  # playground.netguard's policy text; None: by sign-in mode
     user_requests_per_minute: int | None = None  # per signed-in user, per process; None: no limit
+    max_image_mb: int = 4  # the largest image a prompt may carry, in megabytes
 
 
 # Variable name -> (field, parser). Every variable here is documented in .env.sample.
@@ -174,6 +175,7 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_ALLOWED_USERS": ("allowed_users", _allowed_users),
     "PLAYGROUND_CUSTOM_ENDPOINTS": ("custom_endpoints", _custom_endpoints),
     "PLAYGROUND_USER_REQUESTS_PER_MINUTE": ("user_requests_per_minute", _int(1, 1_000_000)),
+    "PLAYGROUND_MAX_IMAGE_MB": ("max_image_mb", _int(1, 50)),
 }
 assert {f for f, _ in VARIABLES.values()} == {f.name for f in fields(Settings)}
 

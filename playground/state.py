@@ -21,6 +21,9 @@ CUSTOM_ENDPOINTS = "model_custom_endpoints"  # CustomEndpoint list, this session
 CUSTOM_FORM = "model_custom_"  # prefix of the Add-an-endpoint form's inputs
 CUSTOM_ERROR = "model_custom_error"
 TOKEN_OPEN, ADD_ENDPOINT_OPEN = "model_token_open", "model_add_endpoint_open"
+# {provider id: bool}: the user says this endpoint's model accepts images (no catalog says so);
+# shared by Chat and Compare. The sidebar's checkbox is VISION_INPUT + provider id.
+VISION, VISION_INPUT = "model_accepts_images", "model_accepts_images_"
 
 # -- Chat ---------------------------------------------------------------------------------------
 CHAT = "chat_"  # prefix of the Chat page's keys; parameters are CHAT + the parameter's name
@@ -53,6 +56,21 @@ EXTRA_BEAM_SEARCH = "chat_extra_use_beam_search"
 EXTRA_STOP_TOKEN_IDS = "chat_extra_stop_token_ids"
 EXTRA_SKIP_SPECIAL = "chat_extra_skip_special_tokens"
 RAW_EXTRAS = "chat_raw_extras"
+# The prompt box (text and attached images), a rejected attachment's message, the detail images are sent with.
+PROMPT, ATTACH_ERROR, IMAGE_DETAIL = "chat_prompt", "chat_attach_error", "chat_image_detail"
+# The Tools panel: the function drafts (list of {"id", "name", "description", "parameters": text}),
+# the next draft id, the choice ("auto" | "none" | "required" | "function:<name>"), parallel calls,
+# and canned results ({function name: [text, ...]}).
+TOOLS, TOOLS_NEXT_ID, TOOL_CHOICE = "chat_tools", "chat_tools_next_id", "chat_tool_choice"
+PARALLEL_TOOLS, CANNED = "chat_parallel_tool_calls", "chat_canned_results"
+TOOLS_OPEN, ADD_TOOL = "chat_tools_open", "chat_add_tool"
+TOOL_CHOICE_INPUT, PARALLEL_INPUT = "chat_tool_choice_input", "chat_parallel_tool_calls_input"  # their widgets
+# Per function draft id: its inputs and Remove button.
+TOOL_NAME, TOOL_DESCRIPTION, TOOL_PARAMETERS = "chat_tool_name_", "chat_tool_description_", "chat_tool_parameters_"
+TOOL_REMOVE = "chat_tool_remove_"
+# Per tool call id: the result box, the canned result picked, Send result, Save as canned.
+RESULT_TEXT, RESULT_CANNED, SEND_RESULT, SAVE_CANNED = ("chat_result_", "chat_result_canned_",
+                                                        "chat_send_result_", "chat_save_canned_")
 
 # -- the sidebar's history, presets and export/import (Chat) --------------------------------------
 HISTORY_SEARCH = "history_search"
@@ -76,6 +94,9 @@ COMPARE_SYSTEM_PROMPT = "compare_system_prompt"
 COMPARE_MODEL = "compare_model_"  # + column index
 COMPARE_STOP = "compare_stop"
 COMPARE_PROMPT = "compare_prompt"
+COMPARE_ATTACH_ERROR = "compare_attach_error"
+COMPARE_ACCEPTED = "compare_accepted_prompt"  # (text, images) the prompt box took, for this run to send
+COMPARE_IMAGE_DETAIL = "compare_image_detail"
 
 
 def column_key(key: str, index: int) -> str:

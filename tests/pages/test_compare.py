@@ -94,7 +94,7 @@ def test_each_column_is_sent_the_shared_prompts_and_only_its_own_replies(page, e
 def test_three_columns_and_new_comparison(page, endpoint, tmp_path):
     page.radio(key="compare_column_count").set_value(3).run()
     page.slider(key="compare_max_tokens").set_value(6).run()
-    assert len(page.selectbox) == 3
+    assert len(page.main.selectbox) == 3  # a model picker per column
     send(page, "Hi")
     assert [r.column for r in replies(page)] == [0, 1, 2]
     first_id = page.session_state["compare_conversation_id"]
