@@ -16,7 +16,7 @@ from tests.support.app_server import chromium_page, running_app
 
 SCREENSHOTS = Path(os.environ["PLAYGROUND_SCREENSHOTS"]) if os.environ.get("PLAYGROUND_SCREENSHOTS") else None
 EMBEDDED_LABEL = "Embedded model (offline) · SmolLM2-135M-Instruct"
-AZURE_LABEL = "Azure AI endpoint · the deployment's model"
+AZURE_LABEL = "Microsoft Foundry (Model Inference API) · the deployment's model"
 
 FILE = """\
 name: Colours

@@ -179,7 +179,7 @@ def test_images_go_as_content_parts_are_shown_and_saved(vision, clean_env):
     [thumbnail] = at.get("image")  # drawn from the bytes, served by Streamlit, never a data: URL in markdown
     assert thumbnail.captions == [r"square\.png"] and "/media/" in thumbnail.value[0]  # escaped: shown as square.png
     conversation = Store(os.environ["PLAYGROUND_DB_PATH"]).get(at.session_state["chat_conversation_id"])
-    assert conversation.messages[0].images[0]["data"] == data
+    assert conversation.messages[0].images[0].data == data
     # Opened again (a reload: a new session at ?c=), the image is shown again.
     again = open_page(conversation_id=conversation.id)
     assert [image.captions for image in again.get("image")] == [[r"square\.png"]]

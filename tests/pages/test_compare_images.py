@@ -23,7 +23,7 @@ def test_columns_not_marked_as_reading_images_are_named_and_nothing_is_sent(visi
     assert not at.exception, at.exception
     assert bodies(fake) == [] and at.session_state["compare_history"] == []
     warning = " ".join(w.value for w in at.warning)
-    assert "column 1 (Azure AI endpoint" in warning and "column 2" in warning and "not marked as reading" in warning
+    assert "column 1 (Microsoft Foundry (Model Inference API)" in warning and "column 2" in warning and "not marked as reading" in warning
     assert at.chat_input[0].proto.value == "Which colour?"
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +15,7 @@ from playground.client import ChatClient
 from playground.messages import Image, Message, wire
 from playground.params import validate
 from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, Provider
+from playground.store import Store
 from playground.types import INFERENCE, OPENAI, ChatParams, Endpoint, Reply
 from tests.support.fake_service import FakeService
 from tests.support.github_models import streamed_reply
@@ -169,16 +169,14 @@ def test_the_setup_records_the_tools_and_a_saved_one_brings_them_back(chat):
     assert other.state[keys.TOOL_CHOICE] == "required"
 
 
-def test_a_reopened_conversation_shows_its_images_and_tool_messages(chat):
-    stored = [SimpleNamespace(id=1, role="user", content="hi", metrics=None, status="complete", column=None,
-                              images=[{"mime": "image/gif", "data": GIF, "detail": "low", "name": "a.gif"}],
-                              tool_calls=None, tool_call_id=None),
-              SimpleNamespace(id=2, role="assistant", content="", metrics={"finish_reason": "tool_calls"},
-                              status="complete", column=None, images=[], tool_calls=[CALLS[0]], tool_call_id=None),
-              SimpleNamespace(id=3, role="tool", content="sunny", metrics=None, status="complete", column=None,
-                              images=[], tool_calls=None, tool_call_id="call_a")]
-    chat.store.get = lambda cid: SimpleNamespace(id=cid, kind="chat", deleted_at=None, setup={}, messages=stored)
-    assert chat.open("conv-9") == "chat"
+def test_a_reopened_conversation_shows_its_images_and_tool_messages(tmp_path):
+    store = Store(tmp_path / "playground.db")
+    cid = store.create_conversation({})
+    store.add_message(cid, "user", "hi", images=[{"mime": "image/gif", "data": GIF, "detail": "low", "name": "a.gif"}])
+    store.add_message(cid, "assistant", "", metrics={"finish_reason": "tool_calls"}, tool_calls=[CALLS[0]])
+    store.add_message(cid, "tool", "sunny", tool_call_id="call_a")
+    chat = Chat({}, store)
+    assert chat.open(cid) == "chat"
     assert wire(chat.messages) == [
         {"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {
             "url": "data:image/gif;base64,R0lGODlhAQABAAAAADs=", "detail": "low"}}]},
