@@ -27,8 +27,9 @@ import math
 import re
 import shlex
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ class RequestSpec:
 
 
 def request_spec(endpoint_url: str, key_variable: str | None, model: str | None,
-                 messages: list[dict[str, Any]], params: "ChatParams", stream: bool, *,
+                 messages: list[dict[str, Any]], params: ChatParams, stream: bool, *,
                  api: str = INFERENCE, also_openai_base: str | None = None) -> RequestSpec:
     """The spec for a request the playground sends with `params` (a `ChatParams`)."""
     return RequestSpec(
@@ -865,7 +866,7 @@ def _curl_body_function(spec: RequestSpec, body: dict[str, Any], pictures: list[
     while True:  # a marker string no user text serializes to
         markers = [f"\x00image {serial} {n}\x00" for n in range(len(pictures))]
         tokens = [json.dumps(marker) for marker in markers]
-        by_image = {(image.message, image.part): marker for image, marker in zip(pictures, markers)}
+        by_image = {(image.message, image.part): marker for image, marker in zip(pictures, markers, strict=True)}
         # The image_url object keeps its other fields (detail); only the url becomes the marker.
         marked = dict(body, messages=[
             {**m, "content": [
@@ -879,7 +880,7 @@ def _curl_body_function(spec: RequestSpec, body: dict[str, Any], pictures: list[
             break
         serial += 1
     lines = ["body() {"]
-    for image, token in zip(pictures, tokens):
+    for image, token in zip(pictures, tokens, strict=True):
         head, text = text.split(token, 1)
         lines += ["  cat <<'JSON'", head.rstrip(" "), "JSON"]  # the newline after `head` is JSON whitespace
         lines += [f"  printf '\"data:%s;base64,' {shlex.quote(image.mime_type)}",

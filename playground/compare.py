@@ -18,17 +18,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import Any
 
 from . import state as keys
-from .local_endpoint.model import MODEL_NAME
 from .chat import sees_images
+from .errors import PlaygroundError
+from .local_endpoint.model import MODEL_NAME
 from .messages import MB, Image, ImageRejected, Message, load_image, reply_message, system_message, wire
 from .params import DEFAULT_SYSTEM_PROMPT, PARAMETERS, SAMPLING_ONLY, clamped
 from .providers import AZURE, EMBEDDED, GITHUB, ModelChoice, ModelListing, Provider, model_choices
 from .transports.base import ChatStream
-from .errors import PlaygroundError
 from .types import ChatParams
 
 MIN_COLUMNS, MAX_COLUMNS = 2, 3
@@ -378,7 +379,7 @@ class CompareRun:
             if self._remaining == 0:
                 self._all_done.set()
 
-    def start(self) -> "CompareRun":
+    def start(self) -> CompareRun:
         for worker in self.workers:
             worker.thread.start()
         return self

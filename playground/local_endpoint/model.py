@@ -31,9 +31,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .grammar import CallText
 from .validation import ChatRequest, RequestError
@@ -132,7 +133,7 @@ class TokenLog:
     `stop_token_ids` as end-of-sequence would, and, when `top_logprobs` is not None, the
     token's log-probability with its `top_logprobs` most likely alternatives."""
 
-    def __init__(self, model: "LocalModel", top_logprobs: int | None, stop_token_ids: tuple[int, ...],
+    def __init__(self, model: LocalModel, top_logprobs: int | None, stop_token_ids: tuple[int, ...],
                  client_gone: Callable[[], bool] | None = None):
         self._model = model
         self._client_gone = client_gone
@@ -310,7 +311,8 @@ class LocalModel:
                 400,
                 "context_length_exceeded",
                 f"The prompt is {prompt_tokens} tokens long; this model's context holds {self.n_ctx} "
-                f"tokens, so it is {prompt_tokens - self.n_ctx + 1} tokens too long. Shorten the conversation or start a new chat.",
+                f"tokens, so it is {prompt_tokens - self.n_ctx + 1} tokens too long. "
+                "Shorten the conversation or start a new chat.",
                 "messages",
             )
         return prompt_tokens
@@ -393,7 +395,8 @@ class LocalModel:
             created = int(time.time())
             completion_tokens = 0
 
-            def chunk(index: int, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> dict[str, Any]:
+            def chunk(index: int, delta: dict[str, Any], finish_reason: str | None = None,
+                      **extra: Any) -> dict[str, Any]:
                 return self._envelope(completion_id, created, object="chat.completion.chunk", choices=[
                     {"index": index, "delta": delta, "finish_reason": finish_reason, **extra}
                 ])
@@ -521,7 +524,8 @@ class EmbeddedModel:
                  n_ctx: int | None = None):
         self.info = read_model_info(model_path)
         if n_ctx is not None and not 1 <= n_ctx <= self.info.context_length:
-            raise ValueError(f"the context length must be between 1 and the model's {self.info.context_length}, got {n_ctx}")
+            raise ValueError(f"the context length must be between 1 and the model's "
+                             f"{self.info.context_length}, got {n_ctx}")
         self.n_ctx = n_ctx or self.info.context_length
         threads = max(1, (n_threads or os.cpu_count() or 1) // parallel)
         self.copies = [LocalModel(n_threads=threads, n_ctx=self.n_ctx, info=self.info) for _ in range(parallel)]

@@ -21,8 +21,9 @@ import select
 import socket
 import sys
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from .model import MODEL_NAME, MODEL_PROVIDER, ClientGone, EmbeddedModel, ModelInfo

@@ -13,10 +13,11 @@ import re
 import sqlite3
 import threading
 import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .records import StoreError
@@ -27,7 +28,7 @@ from .records import StoreError
 class Tx:
     """One open transaction. SQL uses `?` placeholders on both backends."""
 
-    def __init__(self, conn: Any, backend: "Backend"):
+    def __init__(self, conn: Any, backend: Backend):
         self.conn = conn
         self.backend = backend
 
@@ -222,7 +223,8 @@ class PostgresBackend(Backend):
             import psycopg  # noqa: F401  (imported here: SQLite users need no driver)
             import psycopg_pool
         except ImportError as exc:  # pragma: no cover
-            raise StoreError(f"PostgreSQL needs psycopg and psycopg-pool (pip install -r requirements.txt): {exc}")
+            raise StoreError("PostgreSQL needs psycopg and psycopg-pool (pip install -r requirements.txt): "
+                             f"{exc}") from exc
         self._pool_class = psycopg_pool.ConnectionPool
         self.url = url
         self.location = redact(url)
