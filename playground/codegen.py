@@ -231,7 +231,7 @@ def images(spec: RequestSpec) -> list[Image]:
         for p, part in enumerate(content):
             image_url = part.get("image_url") if isinstance(part, dict) and part.get("type") == "image_url" else None
             url = image_url.get("url") if isinstance(image_url, dict) else None
-            if not isinstance(url, str) or not url[:5].lower() == "data:":
+            if not isinstance(image_url, dict) or not isinstance(url, str) or not url[:5].lower() == "data:":
                 continue
             match = _DATA_URL.match(url)
             if not match:
@@ -516,6 +516,7 @@ def _python(spec: RequestSpec) -> str:
     lines += ["from azure.core.credentials import AzureKeyCredential", ""]
     if pictures:
         lines += ["HERE = Path(__file__).resolve().parent", ""]
+    credential: tuple[str, str | None]  # (the argument, its comment)
     if spec.key_variable:
         credential = (f"AzureKeyCredential(os.environ[{_py_str(spec.key_variable)}])", None)
     else:
@@ -601,6 +602,7 @@ def _python_openai(spec: RequestSpec) -> str:
             "",
             "",
         ]
+    api_key: tuple[str, str | None]  # (the argument, its comment)
     if spec.key_variable:
         api_key = (f"os.environ[{_py_str(spec.key_variable)}]", None)
     else:

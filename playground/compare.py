@@ -117,6 +117,7 @@ def option_key(provider: Provider, model: str | None) -> str:
 def option_label(choice: ModelChoice) -> str:
     """"provider · model", e.g. "Microsoft Foundry (OpenAI v1) · gpt-4o-mini" or "Embedded model (offline) ·
     SmolLM2-135M-Instruct"."""
+    model: str | None
     if choice.card and not choice.entry:
         model = choice.card.name
     elif choice.provider.kind == EMBEDDED:
@@ -152,7 +153,8 @@ def default_option(options: Mapping[str, ModelChoice], preferred_github_model: s
 def chat_params(choice: ModelChoice, values: Mapping[str, float]) -> ChatParams:
     """A column's request parameters from the sliders' values (by parameter name). Reasoning
     models reject temperature, top_p and max_tokens: they are not sent."""
-    sent = {name: value for name, value in values.items() if not (choice.is_reasoning and name in SAMPLING_ONLY)}
+    sent: dict[str, Any] = {name: value for name, value in values.items()
+                            if not (choice.is_reasoning and name in SAMPLING_ONLY)}
     if "max_tokens" in sent:
         sent["max_tokens"] = min(int(sent["max_tokens"]), choice.max_output_tokens)
     return ChatParams(**sent)

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -100,7 +100,7 @@ class Validation:
         return not self.errors
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -348,7 +348,7 @@ def checked_more(values: Any) -> dict[str, Any]:
         value = values.get(name)
         if type(value) is not type(default) or value not in MORE_CHOICES.get(name, (value,)):
             continue
-        if name in MORE_RANGES:
+        if name in MORE_RANGES and isinstance(value, int):  # the ranged inputs are ints (checked above)
             low, high = MORE_RANGES[name]
             value = min(max(value, low), high)
         out[name] = value

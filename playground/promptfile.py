@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -239,6 +239,12 @@ class _Reader:
         if key not in entries or self.is_null(entries[key][1]):
             return None
         return self.text(entries[key][1], path)
+
+    @overload
+    def number(self, node: yaml.Node, path: str, *, integer: Literal[True]) -> int | None: ...
+
+    @overload
+    def number(self, node: yaml.Node, path: str, *, integer: bool = False) -> float | int | None: ...
 
     def number(self, node: yaml.Node, path: str, *, integer: bool = False) -> float | int | None:
         if self.is_null(node):

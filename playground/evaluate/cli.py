@@ -138,9 +138,11 @@ class _Resolver:
         if provider.kind == GITHUB:
             from ..catalog import fetch_catalog
 
+            url, token = self.settings.github_models_url, provider.endpoint.key
+            if not url or token is None:  # GitHub Models is offered only with both
+                return None, "its catalog is unreachable (no GITHUB_MODELS_URL or token)"
             try:
-                ids = {card.id.lower() for card in fetch_catalog(self.settings.github_models_url,
-                                                                 provider.endpoint.key, timeout=10)}
+                ids = {card.id.lower() for card in fetch_catalog(url, token, timeout=10)}
             except Exception as error:  # the catalog is unreachable (GitHub Models was retired in 2026)
                 return None, f"its catalog is unreachable ({error})"
             return (model, "") if model.lower() in ids else (None, "not in its catalog")

@@ -279,7 +279,7 @@ class OwnerStore:
 
     def _insert_message(self, tx: Tx, conversation_id: str, m: dict[str, Any]) -> int:
         db = self._db
-        (message_id,) = tx.one(
+        (message_id,) = tx.one_row(
             "INSERT INTO messages (conversation_id, role, content, content_fold, metrics, status, column_index, "
             "created, tool_calls, tool_call_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (conversation_id, m["role"], db.text(m["content"]), db.text(m["content"].casefold()), m["metrics"],
@@ -321,7 +321,7 @@ def _next_updated(tx: Tx, moment: float) -> float:
     """`updated` strictly increases across the database, even if the clock steps back or two
     writes land in the same microsecond, so "newest first" is a total, stable order. (Writers
     are serialized on both backends, so reading the maximum here is race-free.)"""
-    (latest,) = tx.one("SELECT COALESCE(MAX(updated), 0) FROM conversations")
+    (latest,) = tx.one_row("SELECT COALESCE(MAX(updated), 0) FROM conversations")
     return max(moment, latest + 0.000001)
 
 
