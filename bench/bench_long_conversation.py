@@ -246,7 +246,7 @@ def preload_store(db_path: Path, messages: list[dict]) -> str:
 def open_long(page, url: str, count: int, timeout_ms: float = 120_000) -> float | None:
     """Seconds from navigation until the page shows the conversation as it opens: the latest
     messages, and the button for the earlier ones."""
-    from playground.state import SHOWN_STEP
+    from playground.chat import SHOWN_STEP
 
     start = time.perf_counter()
     page.goto(url)

@@ -47,6 +47,7 @@ MODEL_NAME = "SmolLM2-135M-Instruct"
 MODEL_PROVIDER = "HuggingFaceTB"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_LENGTH = 8192
+FALLBACK_CONTEXT_LENGTH = 4096  # for a GGUF whose metadata names no context length
 MODEL_VARIABLE = "PLAYGROUND_LOCAL_MODEL"
 # For a GGUF file without a chat template: ChatML, the most common one.
 CHATML_TEMPLATE = (
@@ -105,13 +106,13 @@ def read_model_info(model_path: Path | None = None) -> ModelInfo:
         raise ModelFileError(f"llama.cpp cannot load {path}: {exc}") from None
     metadata = vocab.metadata
     architecture = metadata.get("general.architecture", "")
-    # FIXME: llama-cpp-python 0.3.36's Llama has no n_ctx_train() (only Llama._model has, and it
-    # returns 0 on a vocab_only load), so a GGUF without a usable context_length raises
-    # AttributeError here. Left as it was by the lint pass; the ignores keep mypy's finding visible.
     try:
-        context_length = int(metadata.get(f"{architecture}.context_length") or vocab.n_ctx_train())  # type: ignore[attr-defined]
+        context_length = int(metadata.get(f"{architecture}.context_length") or 0)
     except ValueError:
-        context_length = vocab.n_ctx_train()  # type: ignore[attr-defined]
+        context_length = 0
+    if context_length <= 0:
+        # A GGUF that does not say: llama.cpp's own default context (the model was surely trained on more).
+        context_length = FALLBACK_CONTEXT_LENGTH
     return ModelInfo(
         name=(metadata.get("general.name") or "").strip() or path.stem,
         provider=(metadata.get("general.organization") or "").strip() or "local",
