@@ -161,7 +161,8 @@ def catalog_loader(config: Settings) -> Callable[[Provider], ModelListing]:
         entries, error = _listing_cache().get(_endpoint_digest(endpoint, "models"), client.list_models)
         if error is not None:
             return ModelListing(cards=offline_cards(provider), offline_reason=error.message)
-        return ModelListing(entries=tuple(entries or ()), source=f"the endpoint's model list (GET {endpoint.url}/models)")
+        return ModelListing(entries=tuple(entries or ()),
+                            source=f"the endpoint's model list (GET {endpoint.url}/models)")
     return load
 
 

@@ -9,17 +9,25 @@ import re
 import statistics
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.app_server import (CHROMIUM, CHROMIUM_ARGS, App, chromium, descendants, free_port,  # noqa: E402
-                              streamlit_app, wait_healthy)
+from tests.support.app_server import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    App,
+    chromium,
+    descendants,
+    free_port,
+    streamlit_app,
+    wait_healthy,
+)
 
 __all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "free_port", "App", "streamlit_app", "chromium", "serve",
            "tree_rss_kib", "descendants", "median", "machine_line", "wait_healthy", "cpu_seconds", "rss_kib",
@@ -73,7 +81,8 @@ def median(values: list[float]) -> float:
 
 
 def machine_line() -> str:
-    return f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
 
 
 def load_line() -> str:

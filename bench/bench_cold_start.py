@@ -56,7 +56,8 @@ def main() -> None:
             with streamlit_app(env, log, healthy=False) as app:
                 found: dict[str, float] = {}
                 stop = threading.Event()
-                watcher = threading.Thread(target=watch_log, args=(log, "local-endpoint: serving", app.started, found, stop),
+                watcher = threading.Thread(target=watch_log,
+                                           args=(log, "local-endpoint: serving", app.started, found, stop),
                                            daemon=True)
                 watcher.start()
                 wait_healthy(app.url, app.process, log, timeout=120)
@@ -79,7 +80,8 @@ def main() -> None:
     if serving:
         print(f"embedded endpoint serving              {median(serving):6.2f} s")
     print(f"chat page interactive (input enabled)  {median(ready):6.2f} s")
-    print(f"for comparison, a warm page load       {median(warm):6.2f} s   (cold/warm {median(ready) / median(warm):.1f}x)")
+    print(f"for comparison, a warm page load       {median(warm):6.2f} s   "
+          f"(cold/warm {median(ready) / median(warm):.1f}x)")
     print(f"runs (s): interactive {[round(v, 2) for v in ready]}  warm {[round(v, 2) for v in warm]}")
 
 

@@ -26,7 +26,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from _harness import chromium, free_port, load_line, machine_line, median, streamlit_app, serve
+from _harness import chromium, free_port, load_line, machine_line, median, serve, streamlit_app
 
 from playground.client import ChatClient, ChatParams, Endpoint
 from playground.settings import Secret
@@ -68,8 +68,9 @@ class FirstByteSSE(BaseHTTPRequestHandler):
         time.sleep(FirstByteSSE.pause)
         for word in (" and", " the", " rest", " END-OF-REPLY"):
             self.wfile.write(self._frame(self._event(word)))
-        self.wfile.write(self._frame(b"data: " + json.dumps({"id": "x", "created": 0, "model": "first-token", "choices": [
-            {"index": 0, "delta": {}, "finish_reason": "stop"}]}).encode() + b"\n\n"))
+        last = {"id": "x", "created": 0, "model": "first-token", "choices": [
+            {"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        self.wfile.write(self._frame(b"data: " + json.dumps(last).encode() + b"\n\n"))
         self.wfile.write(self._frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         self.wfile.flush()
         self.close_connection = False
@@ -152,7 +153,8 @@ def sdk_first_token(url: str, marker: str) -> float:
     return (first_at - FirstByteSSE.log[-1]["first_byte"]) * 1000
 
 
-def browser_first_token(page, clock: FrameClock, marker: str, metrics_caption: bool = True) -> tuple[float, float, float, float | None]:
+def browser_first_token(page, clock: FrameClock, marker: str,
+                        metrics_caption: bool = True) -> tuple[float, float, float, float | None]:
     """ms after the first byte: (in the DOM, painted, Enter -> request at the server,
     the websocket frame carrying it arrives)."""
     FirstByteSSE.marker = marker
@@ -220,7 +222,9 @@ def main() -> None:
 
     print(f"\n## First token on loopback, {args.runs} runs each (median, ms after the endpoint's first byte)")
     print(f"bare SDK loop has it                          {median(sdk):7.1f} ms")
-    rows = [("playground chat page", ours)] + ([("minimal Streamlit page (bench/write_stream_page.py)", minimal)] if minimal else [])
+    rows = [("playground chat page", ours)]
+    if minimal:
+        rows.append(("minimal Streamlit page (bench/write_stream_page.py)", minimal))
     for label, r in rows:
         print(f"{label}:")
         if r["frame"]:
@@ -231,7 +235,8 @@ def main() -> None:
         print(f"  for context: Enter -> request at endpoint   {median(r['enter']):7.1f} ms")
     verdict = "met" if median(ours["painted"]) <= TARGET_MS else "MISSED"
     print(f"playground painted first token {median(ours['painted']):.1f} ms: target <= {TARGET_MS:.0f} ms {verdict}"
-          + (f"; ratio to the minimal page {median(ours['painted']) / median(minimal['painted']):.1f}x" if minimal else ""))
+          + (f"; ratio to the minimal page {median(ours['painted']) / median(minimal['painted']):.1f}x"
+             if minimal else ""))
     print(f"runs (ms): playground painted {[round(v, 1) for v in ours['painted']]}"
           + (f"  minimal painted {[round(v, 1) for v in minimal['painted']]}" if minimal else ""))
 

@@ -25,8 +25,19 @@ import threading
 import time
 from pathlib import Path
 
-from _harness import (chromium, command_line, cpu_seconds, descendants, free_port, load_line, machine_line,
-                      median, rss_kib, streamlit_app, tree_rss_kib)
+from _harness import (
+    chromium,
+    command_line,
+    cpu_seconds,
+    descendants,
+    free_port,
+    load_line,
+    machine_line,
+    median,
+    rss_kib,
+    streamlit_app,
+    tree_rss_kib,
+)
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 USAGE = re.compile(r"(\d+) prompt \+ ~?(\d+) completion tokens · finish: (\w+)")
@@ -194,7 +205,8 @@ def main() -> None:
         print(f"  FAILED ({kind}, x{failures.count((kind, state))}): {state}")
     met = not failures and ratio >= 1.0
     print(f"target (all finish, none errors, aggregate >= one session): {'met' if met else 'MISSED'}")
-    print(f"CPU used during the last {args.sessions}-session round ({median(many_walls):.0f} s wall x {os.cpu_count()} cores = "
+    print(f"CPU used during the last {args.sessions}-session round "
+          f"({median(many_walls):.0f} s wall x {os.cpu_count()} cores = "
           f"{median(many_walls) * os.cpu_count():.0f} CPU s): "
           + ", ".join(f"{k} {v:.0f} s" for k, v in cpu_used.items()))
     print("\nmemory (VmRSS)                idle after warm-up     peak under load")

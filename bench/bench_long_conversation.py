@@ -97,7 +97,8 @@ def count_tokens(messages: list[dict]) -> int | None:
 
 # --- 1. AppTest --------------------------------------------------------------------------
 
-def apptest_reruns(messages: list[dict], reruns: int, port: int, work: Path) -> tuple[list[float], list[float], list[float]]:
+def apptest_reruns(messages: list[dict], reruns: int, port: int,
+                   work: Path) -> tuple[list[float], list[float], list[float]]:
     """Script time per rerun: the page as it opens (the latest messages drawn), the same page with
     every message drawn ("Show earlier" pressed until none is hidden), and the empty page."""
     from streamlit.testing.v1 import AppTest
@@ -245,12 +246,13 @@ def preload_store(db_path: Path, messages: list[dict]) -> str:
 def open_long(page, url: str, count: int, timeout_ms: float = 120_000) -> float | None:
     """Seconds from navigation until the page shows the conversation as it opens: the latest
     messages, and the button for the earlier ones."""
-    from playground.state import SHOWN_STEP
+    from playground.chat import SHOWN_STEP
 
     start = time.perf_counter()
     page.goto(url)
     try:
-        page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"stChatMessage\"]').length >= {min(count, SHOWN_STEP)}",
+        shown = min(count, SHOWN_STEP)
+        page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"stChatMessage\"]').length >= {shown}",
                                timeout=timeout_ms, polling=50)
         if count > SHOWN_STEP:
             page.get_by_role("button", name="Show earlier messages").wait_for(timeout=timeout_ms)
@@ -264,7 +266,8 @@ def summary(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
     over = sum(v > STUTTER_MS for v in values)
-    return f"median {median(values):6.1f}  p95 {p95:6.1f}  max {max(values):6.1f} ms  ({over}/{len(values)} over {STUTTER_MS:.0f} ms)"
+    return (f"median {median(values):6.1f}  p95 {p95:6.1f}  max {max(values):6.1f} ms  "
+            f"({over}/{len(values)} over {STUTTER_MS:.0f} ms)")
 
 
 def main() -> None:
@@ -291,9 +294,11 @@ def main() -> None:
         long_times, all_times, empty_times = apptest_reruns(messages, args.reruns, endpoint.port, work)
         print(f"\n## 1. Script rerun (AppTest, pages/chat.py), {args.reruns} reruns each, side by side (median)")
         print(f"empty conversation                      {median(empty_times):7.1f} ms")
-        print(f"{len(messages)} messages, as opened (latest drawn) {median(long_times):7.1f} ms   ratio {median(long_times) / median(empty_times):.1f}x"
+        print(f"{len(messages)} messages, as opened (latest drawn) {median(long_times):7.1f} ms   "
+              f"ratio {median(long_times) / median(empty_times):.1f}x"
               f"   (target < {RERUN_TARGET_MS:.0f} ms: {'met' if median(long_times) < RERUN_TARGET_MS else 'MISSED'})")
-        print(f"{len(messages)} messages, every one drawn         {median(all_times):7.1f} ms   ratio {median(all_times) / median(empty_times):.1f}x")
+        print(f"{len(messages)} messages, every one drawn         {median(all_times):7.1f} ms   "
+              f"ratio {median(all_times) / median(empty_times):.1f}x")
 
         if args.skip_browser:
             return
@@ -331,8 +336,10 @@ def main() -> None:
             empty_keys += typing_latency(empty_page, args.keys)
 
         print("\n## 2. Browser (Chromium), preloaded through the store and opened as ?c=<id>")
-        print(f"open until the latest messages are in the page   {len(messages)} messages {opened:6.2f} s   empty page {empty_opened:6.2f} s")
-        print(f"rerun seen from the browser ({args.reruns} each, median): {len(messages)} messages {median(long_rerun):7.1f} ms   "
+        print(f"open until the latest messages are in the page   {len(messages)} messages {opened:6.2f} s   "
+              f"empty page {empty_opened:6.2f} s")
+        print(f"rerun seen from the browser ({args.reruns} each, median): "
+              f"{len(messages)} messages {median(long_rerun):7.1f} ms   "
               f"empty {median(empty_rerun):7.1f} ms   ratio {median(long_rerun) / median(empty_rerun):.1f}x")
         print(f"websocket data per rerun (median): {len(messages)} messages {median(long_bytes) / 1024:,.0f} KiB   "
               f"empty {median(empty_bytes) / 1024:,.0f} KiB")

@@ -17,7 +17,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _harness import chromium, free_port, load_line, machine_line, median, streamlit_app, serve
+from _harness import chromium, free_port, load_line, machine_line, median, serve, streamlit_app
 from bench_streaming import FastSSE, bare_sdk_read, browser_visible
 
 TARGET_RATIO = 2.0
@@ -44,7 +44,8 @@ def main() -> None:
         env = {"AZURE_INFERENCE_ENDPOINT": sse_url, "AZURE_INFERENCE_CREDENTIAL": "bench",
                "PLAYGROUND_LOCAL_PORT": str(free_port())}
         with streamlit_app(env, work / "app" / "streamlit.log") as app, \
-                streamlit_app(env, work / "write_stream" / "streamlit.log", script="bench/write_stream_page.py") as alt, \
+                streamlit_app(env, work / "write_stream" / "streamlit.log",
+                              script="bench/write_stream_page.py") as alt, \
                 chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             # Warm-up: the first load starts the embedded model and imports everything.
@@ -59,12 +60,14 @@ def main() -> None:
                     plain.append(visible_after_enter(page, alt.url))
 
     base = median(sdk)
-    print(f"\n## A {args.chunks}-chunk reply streamed as fast as possible, {args.runs} runs each, side by side (median)")
+    print(f"\n## A {args.chunks}-chunk reply streamed as fast as possible, {args.runs} runs each, "
+          "side by side (median)")
     print(f"bare SDK loop reads it                  {base:6.2f} s")
     print(f"playground chat page: fully visible     {median(ours):6.2f} s   ratio to SDK {median(ours) / base:.2f}"
           f"   (target <= {TARGET_RATIO:.1f}: {'met' if median(ours) / base <= TARGET_RATIO else 'MISSED'})")
     if plain:
-        print(f"plain st.write_stream: fully visible    {median(plain):6.2f} s   ratio to SDK {median(plain) / base:.2f}"
+        print(f"plain st.write_stream: fully visible    {median(plain):6.2f} s   "
+              f"ratio to SDK {median(plain) / base:.2f}"
               f"   playground is {median(plain) / median(ours):.1f}x faster")
     print(f"runs (s): sdk {[round(v, 2) for v in sdk]}  playground {[round(v, 2) for v in ours]}"
           + (f"  write_stream {[round(v, 2) for v in plain]}" if plain else ""))

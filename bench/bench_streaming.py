@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from playground.client import ChatClient, ChatParams, Endpoint  # noqa: E402
 from playground.local_endpoint.model import LocalModel  # noqa: E402
 from playground.local_endpoint.validation import ChatRequest  # noqa: E402
-from tests.support.app_server import chromium_page, streamlit_app  # noqa: E402
 from tests.conftest import start_endpoint  # noqa: E402
+from tests.support.app_server import chromium_page, streamlit_app  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
 
@@ -127,7 +127,8 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=8000)
     args = parser.parse_args()
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
     work = Path(tempfile.mkdtemp(prefix="bench-"))
 
     # 1. In-process vs endpoint + SDK, alternating runs so both see the same machine state.
@@ -144,7 +145,8 @@ def main() -> None:
     running.stop()
     del model
     print(f"\n## Embedded model, {args.tokens} tokens, {args.runs} runs each (median)")
-    print(f"tokens/s          in-process {median(in_tps):7.1f}   endpoint+SDK {median(ep_tps):7.1f}   ratio {median(ep_tps) / median(in_tps):.2f}")
+    print(f"tokens/s          in-process {median(in_tps):7.1f}   endpoint+SDK {median(ep_tps):7.1f}   "
+          f"ratio {median(ep_tps) / median(in_tps):.2f}")
     print(f"first token (ms)  in-process {median(in_ttft) * 1000:7.1f}   endpoint+SDK {median(ep_ttft) * 1000:7.1f}   "
           f"difference {(median(ep_ttft) - median(in_ttft)) * 1000:+.1f}")
 
@@ -165,7 +167,8 @@ def main() -> None:
     server.shutdown()
     print(f"\n## A {args.chunks}-chunk reply streamed as fast as possible, {args.runs} runs each (median)")
     print(f"bare SDK loop reads it   {median(sdk_times):6.2f} s")
-    print(f"fully visible in browser {median(browser_times):6.2f} s   ratio {median(browser_times) / median(sdk_times):.2f}")
+    print(f"fully visible in browser {median(browser_times):6.2f} s   "
+          f"ratio {median(browser_times) / median(sdk_times):.2f}")
 
 
 if __name__ == "__main__":

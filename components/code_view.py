@@ -9,9 +9,6 @@ from playground import codegen
 from playground import state as keys
 
 
-
-
-
 def render_code_view(spec: codegen.RequestSpec | None, note: str | None = None) -> None:
     # Four highlighted listings of the whole conversation were the page's heaviest part.
     expander = lazy_expander("View code", keys.VIEW_CODE, icon=":material/code:")

@@ -240,7 +240,10 @@ def _evaluators(prompt: PromptFile) -> list[Evaluator]:
 def _parameters(prompt: PromptFile) -> ModelParameters:
     p = prompt.model_parameters
     # The file may write `temperature: 0`; the inputs take floats (0 == 0.0, so the file stays unedited).
-    as_float = lambda value: float(value) if value is not None else None
+
+    def as_float(value: float | None) -> float | None:
+        return float(value) if value is not None else None
+
     left, middle, right = st.columns(3)
     max_tokens = left.number_input("maxTokens", min_value=1, max_value=100_000, value=p.max_tokens, step=1,
                                    key=_key("max_tokens"), persist_state=keys.KEEP, placeholder="512 (the cap)",
@@ -252,7 +255,10 @@ def _parameters(prompt: PromptFile) -> ModelParameters:
                                key=_key("top_p"),
                                persist_state=keys.KEEP, placeholder="the model's")
     # An unchanged value stays as the file wrote it (an int stays an int in the written file).
-    same = lambda new, old: old if new == old else new
+
+    def same(new: float | None, old: float | None) -> float | None:
+        return old if new == old else new
+
     return ModelParameters(int(max_tokens) if max_tokens is not None else None, same(temperature, p.temperature),
                            same(top_p, p.top_p), dict(p.extra))
 

@@ -123,7 +123,8 @@ def render_presets(chat: Chat) -> None:
         if st.session_state.get(keys.PRESET_DELETED):
             st.button(f"Undo: restore “{plain(st.session_state[keys.PRESET_DELETED][0])}”", icon=":material/undo:",
                       on_click=_undo_preset, args=(chat,))
-        st.text_input("Save the system prompt, parameters and tools as", key=keys.PRESET_NAME, placeholder="preset name")
+        st.text_input("Save the system prompt, parameters and tools as", key=keys.PRESET_NAME,
+                      placeholder="preset name")
         st.button("Save preset", on_click=_save_preset, args=(chat,))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -98,7 +98,8 @@ def _github_model(provider: Provider, listing: ModelListing) -> ModelChoice:
     ss = st.session_state
     models = list(listing.cards)
     with st.sidebar.expander("Find a model"):
-        search = st.text_input("Search", key=keys.MODEL_SEARCH, persist_state=keys.KEEP, placeholder="name, summary or tag")
+        search = st.text_input("Search", key=keys.MODEL_SEARCH, persist_state=keys.KEEP,
+                               placeholder="name, summary or tag")
         publishers = st.multiselect("Publisher", sorted({m.publisher for m in models}), key=keys.MODEL_PUBLISHERS,
                                     persist_state=keys.KEEP)
         capabilities = sorted({c for m in models for c in m.capabilities})

@@ -125,7 +125,9 @@ def parse_catalog(data: Any) -> list[CatalogModel]:
     for entry in data:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             continue
-        limits = entry.get("limits") if isinstance(entry.get("limits"), dict) else {}
+        limits = entry.get("limits")
+        if not isinstance(limits, dict):
+            limits = {}
         models.append(CatalogModel(
             id=entry["id"],
             name=str(entry.get("name") or entry["id"]),

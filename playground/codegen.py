@@ -27,8 +27,9 @@ import math
 import re
 import shlex
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ class RequestSpec:
 
 
 def request_spec(endpoint_url: str, key_variable: str | None, model: str | None,
-                 messages: list[dict[str, Any]], params: "ChatParams", stream: bool, *,
+                 messages: list[dict[str, Any]], params: ChatParams, stream: bool, *,
                  api: str = INFERENCE, also_openai_base: str | None = None) -> RequestSpec:
     """The spec for a request the playground sends with `params` (a `ChatParams`)."""
     return RequestSpec(
@@ -230,7 +231,7 @@ def images(spec: RequestSpec) -> list[Image]:
         for p, part in enumerate(content):
             image_url = part.get("image_url") if isinstance(part, dict) and part.get("type") == "image_url" else None
             url = image_url.get("url") if isinstance(image_url, dict) else None
-            if not isinstance(url, str) or not url[:5].lower() == "data:":
+            if not isinstance(image_url, dict) or not isinstance(url, str) or not url[:5].lower() == "data:":
                 continue
             match = _DATA_URL.match(url)
             if not match:
@@ -515,6 +516,7 @@ def _python(spec: RequestSpec) -> str:
     lines += ["from azure.core.credentials import AzureKeyCredential", ""]
     if pictures:
         lines += ["HERE = Path(__file__).resolve().parent", ""]
+    credential: tuple[str, str | None]  # (the argument, its comment)
     if spec.key_variable:
         credential = (f"AzureKeyCredential(os.environ[{_py_str(spec.key_variable)}])", None)
     else:
@@ -600,6 +602,7 @@ def _python_openai(spec: RequestSpec) -> str:
             "",
             "",
         ]
+    api_key: tuple[str, str | None]  # (the argument, its comment)
     if spec.key_variable:
         api_key = (f"os.environ[{_py_str(spec.key_variable)}]", None)
     else:
@@ -865,7 +868,7 @@ def _curl_body_function(spec: RequestSpec, body: dict[str, Any], pictures: list[
     while True:  # a marker string no user text serializes to
         markers = [f"\x00image {serial} {n}\x00" for n in range(len(pictures))]
         tokens = [json.dumps(marker) for marker in markers]
-        by_image = {(image.message, image.part): marker for image, marker in zip(pictures, markers)}
+        by_image = {(image.message, image.part): marker for image, marker in zip(pictures, markers, strict=True)}
         # The image_url object keeps its other fields (detail); only the url becomes the marker.
         marked = dict(body, messages=[
             {**m, "content": [
@@ -879,7 +882,7 @@ def _curl_body_function(spec: RequestSpec, body: dict[str, Any], pictures: list[
             break
         serial += 1
     lines = ["body() {"]
-    for image, token in zip(pictures, tokens):
+    for image, token in zip(pictures, tokens, strict=True):
         head, text = text.split(token, 1)
         lines += ["  cat <<'JSON'", head.rstrip(" "), "JSON"]  # the newline after `head` is JSON whitespace
         lines += [f"  printf '\"data:%s;base64,' {shlex.quote(image.mime_type)}",

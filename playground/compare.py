@@ -18,17 +18,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import Any
 
 from . import state as keys
-from .local_endpoint.model import MODEL_NAME
 from .chat import sees_images
+from .errors import PlaygroundError
+from .local_endpoint.model import MODEL_NAME
 from .messages import MB, Image, ImageRejected, Message, load_image, reply_message, system_message, wire
 from .params import DEFAULT_SYSTEM_PROMPT, PARAMETERS, SAMPLING_ONLY, clamped
 from .providers import AZURE, EMBEDDED, GITHUB, ModelChoice, ModelListing, Provider, model_choices
 from .transports.base import ChatStream
-from .errors import PlaygroundError
 from .types import ChatParams
 
 MIN_COLUMNS, MAX_COLUMNS = 2, 3
@@ -116,6 +117,7 @@ def option_key(provider: Provider, model: str | None) -> str:
 def option_label(choice: ModelChoice) -> str:
     """"provider · model", e.g. "Microsoft Foundry (OpenAI v1) · gpt-4o-mini" or "Embedded model (offline) ·
     SmolLM2-135M-Instruct"."""
+    model: str | None
     if choice.card and not choice.entry:
         model = choice.card.name
     elif choice.provider.kind == EMBEDDED:
@@ -151,7 +153,8 @@ def default_option(options: Mapping[str, ModelChoice], preferred_github_model: s
 def chat_params(choice: ModelChoice, values: Mapping[str, float]) -> ChatParams:
     """A column's request parameters from the sliders' values (by parameter name). Reasoning
     models reject temperature, top_p and max_tokens: they are not sent."""
-    sent = {name: value for name, value in values.items() if not (choice.is_reasoning and name in SAMPLING_ONLY)}
+    sent: dict[str, Any] = {name: value for name, value in values.items()
+                            if not (choice.is_reasoning and name in SAMPLING_ONLY)}
     if "max_tokens" in sent:
         sent["max_tokens"] = min(int(sent["max_tokens"]), choice.max_output_tokens)
     return ChatParams(**sent)
@@ -378,7 +381,7 @@ class CompareRun:
             if self._remaining == 0:
                 self._all_done.set()
 
-    def start(self) -> "CompareRun":
+    def start(self) -> CompareRun:
         for worker in self.workers:
             worker.thread.start()
         return self

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -100,7 +100,7 @@ class Validation:
         return not self.errors
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -130,7 +130,8 @@ def _check_standard(params: ChatParams, errors: list[Problem]) -> None:
     for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
         _range(errors, name, getattr(params, name), BY_NAME[name].low, BY_NAME[name].high)
     if params.max_tokens is not None and not (_is_int(params.max_tokens) and params.max_tokens >= 1):
-        errors.append(Problem("max_tokens", f"max_tokens must be an integer of at least 1, got {_shown(params.max_tokens)}."))
+        errors.append(Problem("max_tokens",
+                              f"max_tokens must be an integer of at least 1, got {_shown(params.max_tokens)}."))
     stop = params.stop
     if isinstance(stop, str):
         stop = (stop,)
@@ -282,8 +283,8 @@ def _check_extras(params: ChatParams, errors: list[Problem]) -> None:
         bool_extra(name)
     if extras.get("use_beam_search") is True:
         if params.temperature != 0:
-            errors.append(Problem("use_beam_search", "use_beam_search needs temperature 0, "
-                                  f"got {'the default' if params.temperature is None else _shown(params.temperature)}."))
+            shown = "the default" if params.temperature is None else _shown(params.temperature)
+            errors.append(Problem("use_beam_search", f"use_beam_search needs temperature 0, got {shown}."))
         if not (_is_int(best_of) and best_of > 1):
             errors.append(Problem("use_beam_search", "use_beam_search needs best_of greater than 1."))
 
@@ -327,7 +328,8 @@ def parse_json_field(text: str, field: str) -> tuple[Any, Problem | None]:
 
 MORE_DEFAULTS: dict[str, Any] = {
     "stop_sequences": "", "seed": "", "response_format": "text", "schema_name": "reply",
-    "schema_text": '{\n  "type": "object",\n  "properties": {"answer": {"type": "string"}},\n  "required": ["answer"]\n}',
+    "schema_text": ('{\n  "type": "object",\n  "properties": {"answer": {"type": "string"}},\n'
+                    '  "required": ["answer"]\n}'),
     "extra_n": 1, "extra_best_of": 0, "extra_logprobs": -1, "extra_ignore_eos": False,
     "extra_use_beam_search": False, "extra_stop_token_ids": "", "extra_skip_special_tokens": "default",
     "raw_extras": "",
@@ -346,7 +348,7 @@ def checked_more(values: Any) -> dict[str, Any]:
         value = values.get(name)
         if type(value) is not type(default) or value not in MORE_CHOICES.get(name, (value,)):
             continue
-        if name in MORE_RANGES:
+        if name in MORE_RANGES and isinstance(value, int):  # the ranged inputs are ints (checked above)
             low, high = MORE_RANGES[name]
             value = min(max(value, low), high)
         out[name] = value

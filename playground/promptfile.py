@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -201,7 +202,8 @@ class _Reader:
         except yaml.YAMLError as exc:
             raise self.error(path, f"cannot be read: {exc}", node) from None
 
-    def mapping(self, node: yaml.Node, path: str, what: str = "a mapping (key: value lines)") -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    def mapping(self, node: yaml.Node, path: str,
+                what: str = "a mapping (key: value lines)") -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
             raise self.error(path, f"must be {what}", node)
         self.loader.flatten_mapping(node)  # merge keys (<<)
@@ -237,6 +239,12 @@ class _Reader:
         if key not in entries or self.is_null(entries[key][1]):
             return None
         return self.text(entries[key][1], path)
+
+    @overload
+    def number(self, node: yaml.Node, path: str, *, integer: Literal[True]) -> int | None: ...
+
+    @overload
+    def number(self, node: yaml.Node, path: str, *, integer: bool = False) -> float | int | None: ...
 
     def number(self, node: yaml.Node, path: str, *, integer: bool = False) -> float | int | None:
         if self.is_null(node):

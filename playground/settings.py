@@ -6,9 +6,10 @@ A bad value fails at once with a message that names the variable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values

@@ -2,15 +2,28 @@
 (`python -m playground.evaluate`). See docs/evaluate.md."""
 
 from .engine import (
-    CANCELLED, DEFAULT_JUDGE_MAX_TOKENS, DEFAULT_MAX_TOKENS, DONE, PENDING, RUNNING, Cell, ColumnSummary, EvalRun,
-    ModelTarget, Progress, execute, plan_evaluation, run_evaluation,
+    CANCELLED,
+    DEFAULT_JUDGE_MAX_TOKENS,
+    DEFAULT_MAX_TOKENS,
+    DONE,
+    PENDING,
+    RUNNING,
+    Cell,
+    ColumnSummary,
+    EvalRun,
+    ModelTarget,
+    Progress,
+    execute,
+    plan_evaluation,
+    run_evaluation,
 )
 from .evaluators import BUILTINS, EvaluatorResult
+from .runs import RowChange, RunDiff, RunStore, RunSummary, SavedRun, default_runs_path, diff
 from .targets import concurrency_for, target_for
-from .runs import RunDiff, RunStore, RowChange, RunSummary, SavedRun, default_runs_path, diff
 
 __all__ = [
-    "CANCELLED", "DEFAULT_JUDGE_MAX_TOKENS", "DEFAULT_MAX_TOKENS", "DONE", "PENDING", "RUNNING", "Cell", "ColumnSummary",
+    "CANCELLED", "DEFAULT_JUDGE_MAX_TOKENS", "DEFAULT_MAX_TOKENS", "DONE", "PENDING", "RUNNING", "Cell",
+    "ColumnSummary",
     "EvalRun", "ModelTarget", "Progress", "execute", "plan_evaluation", "run_evaluation", "BUILTINS",
     "EvaluatorResult", "RunDiff", "RunStore", "RowChange", "RunSummary", "SavedRun", "default_runs_path", "diff",
     "concurrency_for", "target_for",

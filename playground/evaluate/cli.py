@@ -13,9 +13,10 @@ import argparse
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from ..client import ChatClient, PlaygroundError, Transport
 from ..local_endpoint.model import MODEL_NAME
@@ -23,7 +24,13 @@ from ..promptfile import PromptFileError, load
 from ..providers import AZURE, EMBEDDED, GITHUB, Provider, configured_providers
 from ..settings import Settings, SettingsError, load_settings
 from .engine import (
-    EMBEDDED_CONCURRENCY, Cell, EvalRun, ModelTarget, Progress, execute, plan_evaluation,
+    EMBEDDED_CONCURRENCY,
+    Cell,
+    EvalRun,
+    ModelTarget,
+    Progress,
+    execute,
+    plan_evaluation,
 )
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -131,9 +138,11 @@ class _Resolver:
         if provider.kind == GITHUB:
             from ..catalog import fetch_catalog
 
+            url, token = self.settings.github_models_url, provider.endpoint.key
+            if not url or token is None:  # GitHub Models is offered only with both
+                return None, "its catalog is unreachable (no GITHUB_MODELS_URL or token)"
             try:
-                ids = {card.id.lower() for card in fetch_catalog(self.settings.github_models_url,
-                                                                 provider.endpoint.key, timeout=10)}
+                ids = {card.id.lower() for card in fetch_catalog(url, token, timeout=10)}
             except Exception as error:  # the catalog is unreachable (GitHub Models was retired in 2026)
                 return None, f"its catalog is unreachable ({error})"
             return (model, "") if model.lower() in ids else (None, "not in its catalog")
@@ -167,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", action="append", default=[], metavar="SPEC",
                         help="a model to run: 'embedded' or PROVIDER:MODEL (repeat for several; "
                              "default: the file's model on the first provider that serves it)")
-    parser.add_argument("--judge", metavar="SPEC", help="the model that answers LLM evaluators (default: the first --model)")
+    parser.add_argument("--judge", metavar="SPEC",
+                        help="the model that answers LLM evaluators (default: the first --model)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT ('-' for standard output)")
     parser.add_argument("--csv", metavar="OUT", help="write one line per test case and model as CSV to OUT")
     parser.add_argument("--concurrency", type=int, metavar="N",

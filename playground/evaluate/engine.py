@@ -20,15 +20,21 @@ import io
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait as wait_futures
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from ..client import ChatParams, PlaygroundError, Reply
 from ..promptfile import PromptFile, dumps, loads
 from .evaluators import (
-    EvaluatorResult, judge_messages, judge_result, judge_spec, string_result,
+    EvaluatorResult,
+    judge_messages,
+    judge_result,
+    judge_spec,
+    string_result,
 )
 
 DEFAULT_MAX_TOKENS = 512  # every model call without maxTokens gets this cap
@@ -113,7 +119,7 @@ class Cell:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Cell":
+    def from_dict(cls, data: dict[str, Any]) -> Cell:
         values = dict(data)
         results = [EvaluatorResult(**r) for r in values.pop("results", [])]
         known = set(cls.__dataclass_fields__)
@@ -159,7 +165,7 @@ class EvalRun:
     judge_params: dict[str, Any]
     cells: list[Cell]  # row-major: every model for row 0, then row 1, ...
     notes: list[str] = field(default_factory=list)
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     started: float | None = None  # time.time()
     finished: float | None = None
     cancelled: bool = False
@@ -225,7 +231,7 @@ class EvalRun:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "EvalRun":
+    def from_dict(cls, data: dict[str, Any]) -> EvalRun:
         return cls(prompt=loads(data["prompt_text"]), prompt_text=data["prompt_text"], models=data["models"],
                    judge=data.get("judge"), params=data.get("params") or {},
                    judge_params=data.get("judge_params") or {},

@@ -12,8 +12,9 @@ promptflow's): a 1-5 rating, mapped to 0, .25, .5, .75 and 1.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..promptfile import Choice, Evaluator, LLMEvaluator, StringEvaluator, render
 

@@ -117,7 +117,8 @@ class RunStore:
                 "INSERT INTO eval_runs (id, owner, created, name, prompt_text, models_json, judge_json, params_json,"
                 " run_json, total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, owner, run.created, run.prompt.name or "", run.prompt_text, json.dumps(run.models),
-                 json.dumps(run.judge) if run.judge else None, json.dumps(run.params), json.dumps(run.to_dict(), default=str),
+                 json.dumps(run.judge) if run.judge else None, json.dumps(run.params),
+                 json.dumps(run.to_dict(), default=str),
                  progress.total, progress.passed),
             )
         return run_id

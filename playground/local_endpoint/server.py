@@ -21,8 +21,9 @@ import select
 import socket
 import sys
 import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from .model import MODEL_NAME, MODEL_PROVIDER, ClientGone, EmbeddedModel, ModelInfo
@@ -279,7 +280,8 @@ class Handler(BaseHTTPRequestHandler):
         self._write_chunk(b"\n")
 
     def _stream(self, request: ChatRequest) -> None:
-        chunks: Iterator[dict[str, Any]] = self.server.model.stream(request, self._keep_alive, self.server.keep_alive)
+        chunks: Generator[dict[str, Any], None, None] = self.server.model.stream(
+            request, self._keep_alive, self.server.keep_alive)
         try:
             # The first chunk comes only after validation and the context check, so errors
             # can still be sent as a plain JSON status instead of inside the stream.

@@ -155,7 +155,8 @@ def _messages(body: dict) -> list[dict[str, str]]:
             raise _invalid(where, f"'{where}' must be an object with 'role' and 'content'.")
         role = message.get("role")
         if role not in ROLES:
-            raise _invalid(f"{where}.role", f"'{where}.role' must be one of {', '.join(ROLES)}; got {json.dumps(role)[:40]}.")
+            raise _invalid(f"{where}.role",
+                           f"'{where}.role' must be one of {', '.join(ROLES)}; got {json.dumps(role)[:40]}.")
         content = message.get("content")
         if role == "developer":  # OpenAI's newer name for the system role
             role = "system"
@@ -222,11 +223,13 @@ def _tool_choice(body: dict, tools: list[dict[str, Any]] | None) -> str | dict[s
         raise _invalid("tool_choice", "'tool_choice' must be 'auto', 'none', 'required' or "
                        '{"type": "function", "function": {"name": "<tool name>"}}.')
     if function["name"] not in {tool["function"]["name"] for tool in tools}:
-        raise _invalid("tool_choice", f"'tool_choice' names the function {function['name']!r}, which is not in 'tools'.")
+        raise _invalid("tool_choice",
+                       f"'tool_choice' names the function {function['name']!r}, which is not in 'tools'.")
     return choice
 
 
-def _with_tools(messages: list[dict[str, str]], tools: list[dict[str, Any]], choice: str | dict[str, Any]) -> list[dict[str, str]]:
+def _with_tools(messages: list[dict[str, str]], tools: list[dict[str, Any]],
+                choice: str | dict[str, Any]) -> list[dict[str, str]]:
     """The prompt with the tools described in the system message (a new one first if none)."""
     description = grammar.describe_tools(tools, choice)
     if messages[0]["role"] == "system":

@@ -11,6 +11,7 @@ from typing import Any
 from ..messages import Image
 from . import documents
 from .records import (
+    DEFAULT_IMPORT_LIMITS,
     KINDS,
     LOCAL_OWNER,
     MAX_IMAGE_BYTES,
@@ -45,7 +46,7 @@ class OwnerStore:
     unknown id, `MessageNotFound` (a LookupError) for a message id not in that conversation,
     and `ValueError` for a bad argument. Every write is one transaction."""
 
-    def __init__(self, store: "Store", owner: str):
+    def __init__(self, store: Store, owner: str):
         self._store = store
         self._db: Backend = store._db
         self.owner = check_owner(owner)
@@ -271,13 +272,14 @@ class OwnerStore:
         moment = now()
         tx.run("INSERT INTO conversations (id, owner, title, title_fold, title_auto, kind, setup, created, updated) "
                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               (conversation_id, self.owner, title, self._db.text(title.casefold()), 0 if title else 1, kind, setup_json,
+               (conversation_id, self.owner, title, self._db.text(title.casefold()), 0 if title else 1, kind,
+                setup_json,
                 created or moment, _next_updated(tx, moment)))
         return conversation_id
 
     def _insert_message(self, tx: Tx, conversation_id: str, m: dict[str, Any]) -> int:
         db = self._db
-        (message_id,) = tx.one(
+        (message_id,) = tx.one_row(
             "INSERT INTO messages (conversation_id, role, content, content_fold, metrics, status, column_index, "
             "created, tool_calls, tool_call_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (conversation_id, m["role"], db.text(m["content"]), db.text(m["content"].casefold()), m["metrics"],
@@ -319,7 +321,7 @@ def _next_updated(tx: Tx, moment: float) -> float:
     """`updated` strictly increases across the database, even if the clock steps back or two
     writes land in the same microsecond, so "newest first" is a total, stable order. (Writers
     are serialized on both backends, so reading the maximum here is race-free.)"""
-    (latest,) = tx.one("SELECT COALESCE(MAX(updated), 0) FROM conversations")
+    (latest,) = tx.one_row("SELECT COALESCE(MAX(updated), 0) FROM conversations")
     return max(moment, latest + 0.000001)
 
 
@@ -335,7 +337,8 @@ class Store(OwnerStore):
     `pool_size`: PostgreSQL connections at most (SQLite: one per thread)."""
 
     def __init__(self, location: str | os.PathLike[str], *, durable: bool = True, busy_timeout_ms: int = 10_000,
-                 limits: ImportLimits = ImportLimits(), max_image_bytes: int = MAX_IMAGE_BYTES, pool_size: int = 10):
+                 limits: ImportLimits = DEFAULT_IMPORT_LIMITS, max_image_bytes: int = MAX_IMAGE_BYTES,
+                 pool_size: int = 10):
         self.limits = limits
         self.max_image_bytes = int(max_image_bytes)
         self._db = open_backend(location, durable=durable, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)

@@ -7,11 +7,12 @@ import binascii
 import json
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..messages import metrics_line
 from .records import (
+    DEFAULT_IMPORT_LIMITS,
     KINDS,
     MAX_COLUMN,
     MAX_IMAGE_BYTES,
@@ -66,12 +67,12 @@ def export_json(conversation: Conversation) -> str:
 
 
 def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
 # -- import ---------------------------------------------------------------------------------------
 
-def parse_import(text: str | bytes, limits: ImportLimits = ImportLimits(),
+def parse_import(text: str | bytes, limits: ImportLimits = DEFAULT_IMPORT_LIMITS,
                  max_image_bytes: int = MAX_IMAGE_BYTES) -> dict[str, Any]:
     """The checked, normalised document, ready to insert, or InvalidImport on the first problem:
     {"title", "kind", "setup" (JSON text), "created" (float | None), "messages": [{"role",
@@ -275,7 +276,7 @@ def _import_time(value: Any, where: str) -> float | None:
     try:
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         timestamp = moment.timestamp()
     except (ValueError, OverflowError, OSError):
         raise InvalidImport(f"{where} must be an ISO 8601 date-time such as 2025-01-31T12:00:00+00:00 "
@@ -358,5 +359,5 @@ def export_markdown(conversation: Conversation) -> str:
 
 
 def _human(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -56,6 +56,9 @@ class ImportLimits:
     max_setup_bytes: int = 64 * 1024
 
 
+DEFAULT_IMPORT_LIMITS = ImportLimits()  # frozen, so one shared default is safe
+
+
 @dataclass
 class Conversation:
     id: str

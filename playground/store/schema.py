@@ -13,10 +13,11 @@ import re
 import sqlite3
 import threading
 import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .records import StoreError
@@ -27,7 +28,7 @@ from .records import StoreError
 class Tx:
     """One open transaction. SQL uses `?` placeholders on both backends."""
 
-    def __init__(self, conn: Any, backend: "Backend"):
+    def __init__(self, conn: Any, backend: Backend):
         self.conn = conn
         self.backend = backend
 
@@ -36,6 +37,12 @@ class Tx:
 
     def one(self, sql: str, params: tuple | list = ()) -> tuple | None:
         return self.run(sql, params).fetchone()
+
+    def one_row(self, sql: str, params: tuple | list = ()) -> tuple:
+        """`one` for a query that always returns a row (an aggregate, a PRAGMA, RETURNING)."""
+        row = self.one(sql, params)
+        assert row is not None, sql
+        return row
 
     def all(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         return self.run(sql, params).fetchall()
@@ -84,6 +91,10 @@ class Backend:
 # -- SQLite ---------------------------------------------------------------------------------------
 
 
+# A connection and (weakly) the thread it was opened on.
+_Opened = tuple[weakref.ref[threading.Thread], sqlite3.Connection]
+
+
 class SQLiteBackend(Backend):
     name = "sqlite"
     types = {"real": "REAL", "blob": "BLOB", "nul_text": "TEXT"}
@@ -99,7 +110,7 @@ class SQLiteBackend(Backend):
         # Every connection opened, with its thread, so a connection whose thread has ended is
         # closed promptly (Streamlit runs each script run on a new thread) instead of whenever
         # the garbage collector gets to it.
-        self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        self._opened: list[_Opened] = []
         self._opened_lock = threading.Lock()
         self._pid = os.getpid()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -140,7 +151,8 @@ class SQLiteBackend(Backend):
         with self._opened_lock:
             if self._pid != os.getpid():  # forked: the parent's connections are not ours to close
                 self._opened, self._pid = [], os.getpid()
-            alive, dead = [], []
+            alive: list[_Opened] = []
+            dead: list[_Opened] = []
             for ref, conn in self._opened:
                 thread = ref()
                 (alive if thread is not None and thread.is_alive() else dead).append((ref, conn))
@@ -181,7 +193,7 @@ class SQLiteBackend(Backend):
                 conn.execute("COMMIT")
 
     def schema_version(self, tx: Tx) -> int:
-        return tx.one("PRAGMA user_version")[0]
+        return tx.one_row("PRAGMA user_version")[0]
 
     def set_schema_version(self, tx: Tx, version: int) -> None:
         tx.run(f"PRAGMA user_version = {int(version)}")
@@ -222,7 +234,8 @@ class PostgresBackend(Backend):
             import psycopg  # noqa: F401  (imported here: SQLite users need no driver)
             import psycopg_pool
         except ImportError as exc:  # pragma: no cover
-            raise StoreError(f"PostgreSQL needs psycopg and psycopg-pool (pip install -r requirements.txt): {exc}")
+            raise StoreError("PostgreSQL needs psycopg and psycopg-pool (pip install -r requirements.txt): "
+                             f"{exc}") from exc
         self._pool_class = psycopg_pool.ConnectionPool
         self.url = url
         self.location = redact(url)
@@ -302,7 +315,7 @@ class PostgresBackend(Backend):
             yield
 
     def schema_version(self, tx: Tx) -> int:
-        if tx.one("SELECT to_regclass('schema_version')")[0] is None:
+        if tx.one_row("SELECT to_regclass('schema_version')")[0] is None:
             return 0
         row = tx.one("SELECT version FROM schema_version")
         return row[0] if row else 0

@@ -178,7 +178,8 @@ def _translate(exc: Exception, ctx: Context, midstream: bool = False) -> Playgro
     if isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 400:
         error = getattr(exc, "error", None)
         detail = getattr(error, "message", None) or exc.reason or "no details"
-        headers = exc.response.headers if exc.response is not None else {}
+        # azure-core types `response` as a protocol without `headers`; the HttpResponse it holds has them.
+        headers = exc.response.headers if exc.response is not None else {}  # type: ignore[attr-defined]
         return base.http_error(exc.status_code or 0, getattr(error, "code", None), detail,
                                getattr(error, "innererror", None), headers, ctx)
     if midstream and isinstance(exc, ValueError):

@@ -324,7 +324,8 @@ def http_error(status: int, code: str | None, detail: str, innererror: Mapping[s
         estimate = ctx.prompt_chars // 4
         if match:
             limit = int(match.group(1))
-            over = f" This request is about {estimate} tokens, roughly {max(estimate - limit, 0)} over." if estimate else ""
+            over = (f" This request is about {estimate} tokens, roughly {max(estimate - limit, 0)} over."
+                    if estimate else "")
             text = (f"The request is larger than {label} accepts for this model: at most {limit} tokens.{over} "
                     "Shorten the conversation or start a new chat.")
         else:

@@ -72,4 +72,5 @@ def test_stop_ends_generation_and_keeps_the_partial_reply(app):
         box.fill("Say hi.")
         box.press("Enter")
         expect(page.get_by_test_id("stChatMessage")).to_have_count(4, timeout=60_000)
-        expect(page.get_by_test_id("stChatMessage").nth(3).get_by_text(re.compile("completion tokens"))).to_be_visible(timeout=60_000)
+        usage = page.get_by_test_id("stChatMessage").nth(3).get_by_text(re.compile("completion tokens"))
+        expect(usage).to_be_visible(timeout=60_000)

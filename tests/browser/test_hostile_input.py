@@ -43,7 +43,8 @@ CORPUS: dict[str, tuple[str, list[str]]] = {
                         '<form action="http://exfil.invalid/"><button>go</button></form>',
                         ['<iframe src="javascript:alert(1)"></iframe>', "<svg onload=alert(1)>"]),
     "markdown-html-mixture": ("# Title <img src=x onerror=alert(2)>\n\n```html\n<script>alert(3)</script>\n```\n\n"
-                              "| a | <b onmouseover=alert(4)>b</b> |\n|---|---|\n| [c](javascript:alert(5)) | `<x>` |\n\n"
+                              "| a | <b onmouseover=alert(4)>b</b> |\n|---|---|\n"
+                              "| [c](javascript:alert(5)) | `<x>` |\n\n"
                               "> <details open ontoggle=alert(6)>q</details>",
                               ["Title <img src=x onerror=alert(2)>", "<script>alert(3)</script>",
                                "<b onmouseover=alert(4)>b</b>", "<details open ontoggle=alert(6)>q</details>"]),

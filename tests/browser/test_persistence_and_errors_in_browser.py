@@ -31,7 +31,8 @@ def test_a_conversation_survives_an_app_restart_and_a_reload(endpoint, tmp_path)
         expect(usage).to_be_visible(timeout=90_000)
         expect(page).to_have_url(re.compile(r"\?c=[\w-]{16,}"))
         bookmark = page.url
-        reply = page.get_by_test_id("stChatMessage").nth(1).locator("[data-testid='stMarkdownContainer']").first.inner_text()
+        reply = (page.get_by_test_id("stChatMessage").nth(1).locator("[data-testid='stMarkdownContainer']")
+                 .first.inner_text())
     # A new Streamlit process on another port, the same database: open the bookmark.
     with running_app(env, tmp_path / "second.log") as url, chromium_page() as page:
         page.goto(url + "/?" + bookmark.split("?", 1)[1])
@@ -39,7 +40,8 @@ def test_a_conversation_survives_an_app_restart_and_a_reload(endpoint, tmp_path)
         expect(messages).to_have_count(2, timeout=30_000)
         expect(messages.nth(0)).to_contain_text("Remember the word lighthouse.")
         expect(messages.nth(1)).to_contain_text(reply.strip()[:40])
-        expect(page.get_by_test_id("stSidebar").get_by_role("button", name="Remember the word lighthouse.")).to_be_visible()
+        saved = page.get_by_test_id("stSidebar").get_by_role("button", name="Remember the word lighthouse.")
+        expect(saved).to_be_visible()
 
 
 def test_a_429_and_a_cut_stream_read_plainly_and_lose_nothing(endpoint, tmp_path):

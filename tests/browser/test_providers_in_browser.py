@@ -11,9 +11,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.playground.transports import foundry
 from tests.support.app_server import chromium_page, running_app
 from tests.support.fake_service import FakeService
-from tests.playground.transports import foundry
 
 # Variables the playground reads that app_server.app_env does not strip from this environment.
 NO_OPENAI = {"OPENAI_BASE_URL": "", "OPENAI_API_KEY": ""}

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.app_server import chromium_page, running_app
 from tests.conftest import start_endpoint
+from tests.support.app_server import chromium_page, running_app
 from tests.support.fake_service import FakeService, Reply
 from tests.support.github_models import CATALOG, streamed_reply
 

@@ -53,8 +53,9 @@ def test_loopback_names_at_our_port_are_served(endpoint, name):
 def test_other_hosts_are_refused_on_every_route(endpoint, host):
     host = host.format(port=endpoint.port, other=endpoint.port + 1)
     for method, path, body in (("GET", "/info", b""), ("GET", "/v1/models", b""),
-                               ("POST", "/chat/completions", json.dumps({"messages": [{"role": "user", "content": "Hi"}],
-                                                                         "max_tokens": 2}).encode())):
+                               ("POST", "/chat/completions",
+                                json.dumps({"messages": [{"role": "user", "content": "Hi"}],
+                                            "max_tokens": 2}).encode())):
         assert_refused(send(endpoint.port, host, method, path, {"Content-Type": "application/json"}, body),
                        "forbidden_host")
 

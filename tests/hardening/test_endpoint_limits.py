@@ -34,7 +34,8 @@ def host(port: int) -> bytes:
 def post(port: int, body: bytes, headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request("POST", "/chat/completions", body=body, headers={"Content-Type": "application/json", **(headers or {})})
+        conn.request("POST", "/chat/completions", body=body,
+                     headers={"Content-Type": "application/json", **(headers or {})})
         response = conn.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
@@ -147,7 +148,8 @@ def test_every_wrong_key_of_every_length_gets_401(keyed_endpoint, style):
 
 def test_no_key_and_odd_header_forms_get_401(keyed_endpoint):
     for headers in ({}, {"Authorization": TEST_KEY}, {"Authorization": f"Basic {TEST_KEY}"},
-                    {"Authorization": f"Token {TEST_KEY}"}, {"X-Api-Key": TEST_KEY}, {"Ocp-Apim-Subscription-Key": TEST_KEY}):
+                    {"Authorization": f"Token {TEST_KEY}"}, {"X-Api-Key": TEST_KEY},
+                    {"Ocp-Apim-Subscription-Key": TEST_KEY}):
         status, _, _ = post(keyed_endpoint.port, json.dumps(SMALL).encode(), headers)
         assert status == 401, headers
 

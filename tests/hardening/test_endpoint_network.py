@@ -14,8 +14,9 @@ import pytest
 
 from playground.embedded import ensure_embedded_endpoint
 from playground.settings import Settings
-from tests.support.app_server import free_port
 from tests.conftest import TEST_KEY, start_endpoint
+from tests.support.app_server import free_port
+
 
 def listening_addresses(port: int) -> set[str]:
     """The local addresses with a TCP socket in LISTEN state on `port`, from /proc/net/tcp{,6}."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from playground.client import ChatClient, ChatParams, Endpoint, PlaygroundError
-from tests.support.app_server import free_port
 from tests.conftest import start_endpoint
+from tests.support.app_server import free_port
 from tests.support.fake_service import DONE, FakeService, Reply, chunk, sse
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]

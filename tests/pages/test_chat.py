@@ -71,7 +71,8 @@ def test_a_refused_key_shows_what_to_fix_and_keeps_the_prompt(clean_env, keyed_e
     at = open_page()
     send(at, "Please remember this prompt.")
     assert "PLAYGROUND_LOCAL_API_KEY" in at.error[0].value
-    assert [(m.role, m.content) for m in at.session_state["chat_messages"]] == [("user", "Please remember this prompt.")]
+    assert [(m.role, m.content) for m in at.session_state["chat_messages"]] == [
+        ("user", "Please remember this prompt.")]
     assert [b.label for b in at.button if b.label == "Retry"] == ["Retry"]
     # Fixing the key and pressing Retry sends the kept prompt without retyping it.
     clean_env.setenv("PLAYGROUND_LOCAL_API_KEY", "test-key-0123456789")

@@ -15,10 +15,10 @@ import os
 import pytest
 
 from playground.store import Store
-from tests.support.fake_service import FakeService, Reply, chunk
-from tests.support.github_models import streamed_reply
 from tests.pages.apptest import open_lazy, open_page, send
 from tests.playground.test_messages import png
+from tests.support.fake_service import FakeService, Reply, chunk
+from tests.support.github_models import streamed_reply
 
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 TOOL = {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",

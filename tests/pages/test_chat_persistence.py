@@ -14,7 +14,6 @@ from tests.pages.apptest import open_lazy, open_page, send
 from tests.support.fake_service import FakeService, Reply, chunk
 
 
-
 @pytest.fixture
 def env(clean_env, endpoint):
     clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))

@@ -12,11 +12,11 @@ import re
 
 import pytest
 
+from tests.pages.apptest import CHAT, MODEL_INFO, facts, open_lazy, open_page, send
+from tests.playground.transports import foundry
 from tests.support.app_server import free_port
 from tests.support.fake_service import FakeService, Reply, chunk
 from tests.support.github_models import CATALOG, DAILY_LIMIT_429, RETIRED_403, streamed_reply
-from tests.pages.apptest import CHAT, MODEL_INFO, facts, open_lazy, open_page, send
-from tests.playground.transports import foundry
 
 INFO = MODEL_INFO
 run = open_page
@@ -27,7 +27,8 @@ TOKEN = "ghp_playgroundtesttoken"
 def github(clean_env, endpoint):
     """GitHub Models configured through the environment, served by a local fake."""
     def start(chat_replies: list[Reply], catalog: list[Reply] | None = None) -> FakeService:
-        fake = FakeService({"/catalog/models": catalog or [Reply(body=CATALOG)], "/inference/chat/completions": chat_replies})
+        fake = FakeService({"/catalog/models": catalog or [Reply(body=CATALOG)],
+                            "/inference/chat/completions": chat_replies})
         clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))
         clean_env.setenv("GITHUB_TOKEN", TOKEN)
         clean_env.setenv("GITHUB_MODELS_URL", fake.url)
@@ -170,7 +171,8 @@ def rate_texts(at) -> list[str]:
 
 
 def test_foundry_v1_lists_its_deployments_streams_a_reply_and_shows_the_rate_limits(foundry_env):
-    with foundry_env({foundry.MODELS: [foundry.MODEL_LIST], foundry.CHAT: [foundry.stream("From ", "Foundry")]}) as fake:
+    replies = {foundry.MODELS: [foundry.MODEL_LIST], foundry.CHAT: [foundry.stream("From ", "Foundry")]}
+    with foundry_env(replies) as fake:
         at = run(CHAT)
         assert at.selectbox(key="model_provider").value == "foundry"
         assert at.selectbox(key="model_provider").options[0] == "Microsoft Foundry (OpenAI v1)"

@@ -7,8 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground.store import Store
-from tests.pages.apptest import open_page, send
 from tests.conftest import ROOT
+from tests.pages.apptest import open_page, send
 from tests.support.fake_service import FakeService, Reply
 from tests.support.github_models import CATALOG, DAILY_LIMIT_429
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import base64
 
 from tests.conftest import ROOT
-from tests.support.github_models import streamed_reply
 from tests.pages.apptest import open_page
 from tests.pages.test_chat_images_and_tools import bodies, vision  # noqa: F401 (a fixture)
 from tests.playground.test_messages import png
+from tests.support.github_models import streamed_reply
 
 PAGE = str(ROOT / "pages" / "compare.py")
 
@@ -23,7 +23,8 @@ def test_columns_not_marked_as_reading_images_are_named_and_nothing_is_sent(visi
     assert not at.exception, at.exception
     assert bodies(fake) == [] and at.session_state["compare_history"] == []
     warning = " ".join(w.value for w in at.warning)
-    assert "column 1 (Microsoft Foundry (Model Inference API)" in warning and "column 2" in warning and "not marked as reading" in warning
+    assert "column 1 (Microsoft Foundry (Model Inference API)" in warning and "column 2" in warning
+    assert "not marked as reading" in warning
     assert at.chat_input[0].proto.value == "Which colour?"
 
 

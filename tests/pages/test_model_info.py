@@ -18,8 +18,8 @@ def test_shows_what_the_info_route_says(clean_env, endpoint):
 def test_an_openai_v1_endpoint_is_described_by_its_model_list_and_the_builtin_list_says_so(clean_env, endpoint):
     """A local fake of Foundry's /openai/v1/models (tests/playground/transports/foundry.py): the
     cloud cannot be reached from here."""
-    from tests.support.fake_service import FakeService
     from tests.playground.transports import foundry
+    from tests.support.fake_service import FakeService
 
     with FakeService({foundry.MODELS: [foundry.MODEL_LIST]}) as fake:
         clean_env.setenv("PLAYGROUND_LOCAL_PORT", str(endpoint.port))
@@ -44,7 +44,8 @@ def test_an_unreadable_model_list_says_why_and_shows_the_builtin_card(clean_env,
     clean_env.setenv("AZURE_OPENAI_API_KEY", "some-key")
     at = AppTest.from_file(str(ROOT / "pages" / "model_info.py"), default_timeout=60).run()
     assert not at.exception
-    assert any(w.value.startswith("The model list could not be read: Cannot reach Microsoft Foundry") for w in at.warning)
+    assert any(w.value.startswith("The model list could not be read: Cannot reach Microsoft Foundry")
+               for w in at.warning)
     assert at.subheader[0].value == "Phi-4"
     assert facts(at) == {"Publisher": "Microsoft", "Max input tokens": "16,384", "Max output tokens": "not published"}
 

@@ -11,9 +11,9 @@ import os
 import pytest
 
 from playground.store import Store
+from tests.pages.apptest import COMPARE, open_page, send
 from tests.support.fake_service import FakeService
 from tests.support.github_models import streamed_reply
-from tests.pages.apptest import COMPARE, open_page, send
 
 
 @pytest.fixture

@@ -89,8 +89,8 @@ def test_a_429_with_a_long_retry_after_fails_at_once_without_retrying():
 
 def test_a_short_retry_after_is_retried_and_then_succeeds():
     ok = Reply(events=[chunk("Hi"), chunk(finish_reason="stop")])
-    with FakeService([Reply(status=503, headers={"retry-after": "0"}, body={"error": {"code": "busy", "message": "busy"}}),
-                      ok]) as fake:
+    busy = Reply(status=503, headers={"retry-after": "0"}, body={"error": {"code": "busy", "message": "busy"}})
+    with FakeService([busy, ok]) as fake:
         stream = client(fake.url).stream_chat(HELLO, ChatParams())
         assert list(stream) == ["Hi"]
     assert len(fake.requests) == 2

@@ -194,7 +194,7 @@ def test_all_columns_stream_concurrently_each_with_its_own_metrics(endpoint):
 
     replies = run.take_replies()
     assert [r.column for r in replies] == [0, 1, 2]
-    for reply, limit in zip(replies, (10, 14, 6)):
+    for reply, limit in zip(replies, (10, 14, 6), strict=True):
         assert reply.role == "assistant" and reply.status == "complete" and reply.content.strip()
         metrics = reply.metrics
         assert 0 < metrics["completion_tokens"] <= limit and metrics["usage_reported"]
@@ -250,7 +250,7 @@ def test_states_go_from_waiting_to_streaming_to_done(endpoint):
     final = run.states()[0]
     assert final.phase == "done" and final.reply is run.workers[0].reply
     assert phases[0] == "waiting" and "streaming" in phases
-    streamed = [t for p, t in zip(phases, texts) if p == "streaming"]
+    streamed = [t for p, t in zip(phases, texts, strict=True) if p == "streaming"]
     assert all(final.text.startswith(t) for t in streamed) and len(set(streamed)) > 1  # it grew while polled
 
 
@@ -318,7 +318,8 @@ def test_prompt_saved_before_sending_replies_saved_by_the_workers_and_folded_onc
     compare.fold(state, run, history)
     compare.fold(state, run, other_history)
     assert keys.COMPARE_RUN not in state and other_history == []
-    assert [(m.column, m.id) for m in history[1:]] == [(m.column, m.id) for m in sorted(messages[1:], key=lambda m: m.column)]
+    by_column = sorted(messages[1:], key=lambda m: m.column)
+    assert [(m.column, m.id) for m in history[1:]] == [(m.column, m.id) for m in by_column]
 
     # The next prompt goes to the same conversation, with each column's own reply as history.
     assert compare.save_prompt(store, state, history, "Again", setups[:1], "") == cid

@@ -150,7 +150,8 @@ def test_beam_search_needs_temperature_0_and_best_of_above_1():
 
 @pytest.mark.parametrize("value", [5, [1, "2"], [1.0], [True], "1,2"])
 def test_stop_token_ids_is_a_list_of_integers(value):
-    assert "stop_token_ids must be a list of integers" in errors(ChatParams(extras={"stop_token_ids": value}))["stop_token_ids"]
+    problems = errors(ChatParams(extras={"stop_token_ids": value}))
+    assert "stop_token_ids must be a list of integers" in problems["stop_token_ids"]
 
 
 def test_every_problem_is_a_field_and_message_pair():

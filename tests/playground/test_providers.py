@@ -48,7 +48,8 @@ def test_default_order_is_foundry_v1_then_model_inference_then_openai_compatible
     providers = providers_for(EVERYTHING)
     assert kinds(providers) == [FOUNDRY, AZURE, OPENAI_COMPATIBLE, GITHUB, EMBEDDED]
     assert [p.label for p in providers] == [
-        "Microsoft Foundry (OpenAI v1)", "Microsoft Foundry (Model Inference API)", "OpenAI-compatible (localhost:11434)",
+        "Microsoft Foundry (OpenAI v1)", "Microsoft Foundry (Model Inference API)",
+        "OpenAI-compatible (localhost:11434)",
         "GitHub Models (retired 2026-07-30)", "Embedded model (offline)"]
 
 
@@ -121,7 +122,8 @@ def test_model_choices_come_from_the_list_with_built_in_limits_when_known():
 def test_the_offline_list_names_foundrys_phi_and_llama_models_for_foundry_endpoints_only():
     foundry = providers_for({"AZURE_OPENAI_ENDPOINT": FOUNDRY_URL})[0]
     names = {card.id for card in offline_cards(foundry)}
-    assert {"Phi-4", "Phi-4-mini-instruct", "Phi-3.5-mini-instruct", "Phi-3-mini-4k-instruct", "Phi-3-mini-128k-instruct",
+    assert {"Phi-4", "Phi-4-mini-instruct", "Phi-3.5-mini-instruct", "Phi-3-mini-4k-instruct",
+            "Phi-3-mini-128k-instruct",
             "Phi-3-small-8k-instruct", "Phi-3-small-128k-instruct", "Phi-3-medium-4k-instruct",
             "Phi-3-medium-128k-instruct", "Llama-3.3-70B-Instruct", "Meta-Llama-3.1-8B-Instruct",
             "Meta-Llama-3.1-70B-Instruct", "Meta-Llama-3.1-405B-Instruct", "Llama-3.2-11B-Vision-Instruct",

@@ -143,7 +143,7 @@ class FakeService:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeService":
+    def __enter__(self) -> FakeService:
         self._thread.start()
         return self
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from playground.settings import VARIABLES
 from tests.conftest import ROOT, TEST_KEY
-from tests.support.fake_service import FakeService, Reply
 from tests.playground.evaluate.test_engine import completion
+from tests.support.fake_service import FakeService, Reply
 
 FILE = """name: Greeting
 model: {model}

@@ -10,8 +10,8 @@ import json
 import threading
 import time
 
-
-from playground.client import ChatClient, Endpoint, PlaygroundError, Reply as ClientReply
+from playground.client import ChatClient, Endpoint, PlaygroundError
+from playground.client import Reply as ClientReply
 from playground.evaluate import engine
 from playground.evaluate.engine import CANCELLED, DONE, ModelTarget, run_evaluation
 from playground.promptfile import loads
@@ -187,7 +187,8 @@ def test_errors_land_in_their_cell_and_the_run_goes_on():
 
     run = run_evaluation(loads(FILE), [ModelTarget("m", Stub(answer))])
     assert [c.passed for c in run.cells] == [True, False, False, True, True, True]
-    assert run.cells[1].error == "The endpoint rejected the request (HTTP 400): nope" and run.cells[1].error_status == 400
+    assert run.cells[1].error == "The endpoint rejected the request (HTTP 400): nope"
+    assert run.cells[1].error_status == 400
     assert run.cells[2].error == "Unexpected error: RuntimeError('boom')"
     summary = run.summary("m")
     assert (summary.passed, summary.failed, summary.errors, summary.prompt_tokens, summary.total_tokens) == (

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from playground.evaluate.evaluators import BUILTINS, RATING_CHOICES, check_string, judge_messages, judge_result, \
-    match_choice, string_result
+from playground.evaluate.evaluators import (
+    BUILTINS,
+    RATING_CHOICES,
+    check_string,
+    judge_messages,
+    judge_result,
+    match_choice,
+    string_result,
+)
 from playground.promptfile import BUILTIN_EVALUATORS, Choice, StringEvaluator
 
 YES_NO = [Choice("yes", 1.0), Choice("no", 0.0)]

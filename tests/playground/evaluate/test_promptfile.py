@@ -97,8 +97,10 @@ def test_round_trip_keeps_unknown_keys_at_every_level(tmp_path):
 
 
 def test_json_schema_as_a_json_string_and_as_an_older_yaml_mapping():
-    schema = {"name": "animal", "strict": True, "schema": {"type": "object", "properties": {"name": {"type": "string"}}}}
-    as_string = pf.loads("responseFormat: json_schema\njsonSchema: |-\n" + textwrap.indent(json.dumps(schema, indent=2), "  ")
+    schema = {"name": "animal", "strict": True,
+              "schema": {"type": "object", "properties": {"name": {"type": "string"}}}}
+    as_string = pf.loads("responseFormat: json_schema\njsonSchema: |-\n"
+                         + textwrap.indent(json.dumps(schema, indent=2), "  ")
                          + "\nmessages:\n  - role: user\n    content: Describe a {{animal}}\n")
     as_mapping = pf.loads("responseFormat: json_schema\njsonSchema:\n  name: animal\n  strict: true\n  schema:\n"
                           "    type: object\n    properties:\n      name: {type: string}\n"
@@ -108,8 +110,8 @@ def test_json_schema_as_a_json_string_and_as_an_older_yaml_mapping():
     # Written back as the JSON string gh models requires.
     written = yaml.safe_load(pf.dumps(as_mapping))
     assert isinstance(written["jsonSchema"], str) and json.loads(written["jsonSchema"]) == schema
-    assert pf.loads("responseFormat: json_object\nmessages: [{role: user, content: hi}]").chat_params().response_format \
-        == "json_object"
+    json_object = pf.loads("responseFormat: json_object\nmessages: [{role: user, content: hi}]")
+    assert json_object.chat_params().response_format == "json_object"
 
 
 MALFORMED = [
@@ -137,7 +139,8 @@ MALFORMED = [
     ("messages: [{role: user, content: hi}]\nevaluators:\n  - name: e\n    uses: github/vibes\n",
      "evaluators[0].uses: unknown evaluator 'github/vibes'; known: github/similarity, github/coherence, "
      "github/fluency, github/relevance, github/groundedness (line 4)"),
-    ("messages: [{role: user, content: hi}]\nevaluators:\n  - name: e\n    string: {equals: a}\n    uses: github/fluency\n",
+    ("messages: [{role: user, content: hi}]\n"
+     "evaluators:\n  - name: e\n    string: {equals: a}\n    uses: github/fluency\n",
      "evaluators[0]: has string and uses: give only one (line 3)"),
     ("messages: [{role: user, content: hi}]\nevaluators:\n  - string: {equals: a}\n",
      "evaluators[0].name: is required (line 3)"),

@@ -65,7 +65,8 @@ def test_save_list_get_survive_reopening(tmp_path):
                           {"label": "b", "model": "m-b", "embedded": False}]
     assert run.params == {"max_tokens": 512}
     assert [c.passed for c in run.column("a")] == [True, False, True]
-    assert run.cell(1, "a").output == "nothing" and run.cell(1, "a").results[0].details.startswith("Expected to contain '2'")
+    assert run.cell(1, "a").output == "nothing"
+    assert run.cell(1, "a").results[0].details.startswith("Expected to contain '2'")
     assert run.summary("a").pass_rate == 2 / 3
     assert reopened.get(first, owner="local").run.to_json() == saved.run.to_json()
     assert reopened.delete(third) and [r.id for r in reopened.list()] == [first]
@@ -73,7 +74,8 @@ def test_save_list_get_survive_reopening(tmp_path):
     # The owner column defaults to "local" for rows written without one.
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO eval_runs (id, created, name, prompt_text, models_json, params_json, run_json, total,"
-                     " passed) SELECT 'old', created, name, prompt_text, models_json, params_json, run_json, total, passed"
+                     " passed) SELECT 'old', created, name, prompt_text, models_json, params_json, run_json,"
+                     " total, passed"
                      " FROM eval_runs WHERE id = ?", (first,))
     assert RunStore(path).get("old").owner == "local"
 
@@ -83,7 +85,8 @@ def test_diff_lists_rows_that_went_pass_to_fail_and_back_per_model(tmp_path):
     before = store.get(store.save(evaluate(wrong_a=["2"])))
     after = store.get(store.save(evaluate(wrong_a=["3"], wrong_b=["1"])))
     changes = diff(before, after)
-    assert [(c.row, c.test_case, c.before, c.after) for c in changes.regressions["a"]] == [(2, {"n": 3}, [], ["echoes"])]
+    assert [(c.row, c.test_case, c.before, c.after) for c in changes.regressions["a"]] == [
+        (2, {"n": 3}, [], ["echoes"])]
     assert [(c.row, c.before, c.after) for c in changes.fixes["a"]] == [(1, ["echoes"], [])]
     assert [c.row for c in changes.regressions["b"]] == [0] and changes.fixes["b"] == []
     assert changes.changed and changes.unmatched == 0

@@ -65,7 +65,7 @@ def test_complete_chat_returns_n_choices_with_usage_and_logprobs(endpoint):
     assert reply.finish_reasons == ("length", "length", "length")
     assert reply.prompt_tokens > 5 and reply.completion_tokens == 15
     assert reply.text == reply.texts[0] and reply.finish_reason == "length"
-    for text, entries in zip(reply.texts, reply.logprobs):
+    for text, entries in zip(reply.texts, reply.logprobs, strict=True):
         assert "".join(e["token"] for e in entries) == text
         _sorted_alternatives(entries, 2)
     assert reply.elapsed > 0

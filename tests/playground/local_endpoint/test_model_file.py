@@ -16,10 +16,10 @@ from playground.client import PlaygroundError
 from playground.embedded import ensure_embedded_endpoint
 from playground.local_endpoint.model import default_model_path
 from playground.settings import Settings, load_settings
-from tests.support.app_server import free_port
 from tests.conftest import ROOT, TEST_THREADS, start_endpoint
 from tests.playground.local_endpoint.test_openai_api import oai
 from tests.playground.local_endpoint.test_server import USER, raw, sdk
+from tests.support.app_server import free_port
 
 METADATA_NAME = "Smollm2 135M 8k Lc100K Mix1 Ep2"  # general.name in the shipped file
 

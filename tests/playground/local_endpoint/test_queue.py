@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -88,7 +88,8 @@ def model_busy(url: str) -> Iterator[list[float]]:
     started, done = threading.Event(), []
 
     def hold() -> None:
-        with sdk(url).complete(stream=True, messages=USER, max_tokens=700, model_extras={"ignore_eos": True}) as updates:
+        with sdk(url).complete(stream=True, messages=USER, max_tokens=700,
+                               model_extras={"ignore_eos": True}) as updates:
             for _ in updates:
                 started.set()
         done.append(time.monotonic())

@@ -230,7 +230,7 @@ def test_openai_sdk_sees_an_unknown_tool_choice_as_a_bad_request(endpoint):
 
 # --- content parts: text only -----------------------------------------------------------
 
-PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="  # noqa: E501
 
 
 def test_azure_sdk_image_content_is_refused_and_text_parts_are_joined(endpoint):

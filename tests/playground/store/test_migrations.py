@@ -8,8 +8,7 @@ import threading
 
 import pytest
 
-from playground.store import LOCAL_OWNER, SCHEMA_VERSION, Store, StoreError
-from playground.store import schema
+from playground.store import LOCAL_OWNER, SCHEMA_VERSION, Store, StoreError, schema
 
 # The first release's schema and writes, verbatim: this is what users' files hold.
 VERSION_1_DDL = """

@@ -10,7 +10,6 @@ import os
 import pytest
 
 from playground.messages import Image
-
 from playground.store import (
     DELETED_RETENTION_SECONDS,
     EXPORT_FORMAT,

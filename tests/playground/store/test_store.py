@@ -568,7 +568,7 @@ def test_processes_write_at_once_without_losing_or_mixing(tmp_path, location, st
                                    str(MESSAGES_PER_WRITER)], cwd=ROOT, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for name in names]
     try:
-        own = {name: process.stdout.readline().strip() for name, process in zip(names, processes)}
+        own = {name: process.stdout.readline().strip() for name, process in zip(names, processes, strict=True)}
         go.touch()
         for process in processes:
             _, stderr = process.communicate(timeout=60)

@@ -15,16 +15,15 @@ import pytest
 
 from playground.errors import PlaygroundError
 from playground.settings import Secret
-from playground.transports import open_transport
-from playground.transports import openai_v1
+from playground.transports import open_transport, openai_v1
 from playground.transports.base import rate_limits
 from playground.transports.openai_v1 import OpenAITransport
 from playground.types import OPENAI, ChatParams, Endpoint
-from tests.support.app_server import free_port
 from tests.conftest import TEST_KEY
+from tests.playground.transports import foundry
+from tests.support.app_server import free_port
 from tests.support.fake_service import DONE, FakeService, Reply, chunk, sse
 from tests.support.github_models import DAILY_LIMIT_429, RETIRED_403
-from tests.playground.transports import foundry
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 WIRE_ONLY = {"messages", "stream", "stream_options", "model"}  # what the transport adds around the parameters

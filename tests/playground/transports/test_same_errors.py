@@ -12,10 +12,10 @@ from playground.settings import Secret
 from playground.transports.azure_inference import AzureInferenceTransport
 from playground.transports.openai_v1 import OpenAITransport
 from playground.types import INFERENCE, OPENAI, ChatParams, Endpoint
+from tests.playground.transports import foundry
 from tests.support.app_server import free_port
 from tests.support.fake_service import DONE, UNAUTHORIZED_401, FakeService, Reply, chunk, sse
 from tests.support.github_models import DAILY_LIMIT_429, RETIRED_403
-from tests.playground.transports import foundry
 
 ADAPTERS = {INFERENCE: AzureInferenceTransport, OPENAI: OpenAITransport}
 PROMPT = [{"role": "user", "content": "x" * 40_000}]  # about 10,000 tokens: the 413 says how far over
