@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.app_server import chromium_page, running_app
+from tests.support.app_server import chromium_page, idle, running_app
 
 SCREENSHOTS = Path(os.environ["PLAYGROUND_SCREENSHOTS"]) if os.environ.get("PLAYGROUND_SCREENSHOTS") else None
 EMBEDDED_LABEL = "Embedded model (offline) · SmolLM2-135M-Instruct"
@@ -40,12 +40,6 @@ evaluators:
     string:
       contains: '{{expected}}'
 """
-
-
-def idle(page) -> None:
-    """Wait until the script run a widget started has ended: a click that lands while the page is
-    being redrawn (a multiselect's change is sent when its menu closes) can be lost."""
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=60_000)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.app_server import chromium, streamlit_app
+from tests.support.app_server import chromium, idle, streamlit_app
 from tests.support.oidc import oidc_provider
 
 USERS = [{"sub": "alice", "email": "alice@example.com", "name": "Alice"},
@@ -91,8 +91,9 @@ def chat_and_wait(page, text: str) -> str:
 
 
 def save_preset(page, name: str) -> None:
+    idle(page)  # the finished reply reruns the page: a click during that run can be lost
     sidebar(page).get_by_text("Presets", exact=True).click()
-    field = sidebar(page).get_by_label("Save the system prompt and parameters as")
+    field = sidebar(page).get_by_label("Save the system prompt, parameters and tools as")
     field.fill(name)
     field.press("Enter")
     sidebar(page).get_by_role("button", name="Save preset").click()
@@ -129,6 +130,7 @@ def test_each_user_sees_only_their_own_history_presets_and_links_and_signs_out(t
         sidebar(bob).get_by_placeholder("Search conversations").fill("lighthouse")
         sidebar(bob).get_by_placeholder("Search conversations").press("Enter")
         expect(sidebar(bob).get_by_text("Nothing matches.")).to_be_visible(timeout=30_000)
+        idle(bob)
         sidebar(bob).get_by_text("Presets", exact=True).click()
         expect(sidebar(bob).get_by_role("button", name="Save preset")).to_be_visible(timeout=30_000)
         expect(sidebar(bob).get_by_role("combobox", name="Preset")).to_have_count(0)  # he has none

@@ -138,3 +138,9 @@ def chromium():
 def chromium_page(width: int = 1280, height: int = 900):
     with chromium() as browser:
         yield browser.new_page(viewport={"width": width, "height": height})
+
+
+def idle(page) -> None:
+    """Wait until the script run a widget started has ended: a click that lands while the page is
+    being redrawn can be lost."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=60_000)
