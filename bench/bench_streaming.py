@@ -158,7 +158,8 @@ def main() -> None:
     sse_url = f"http://127.0.0.1:{server.server_address[1]}"
     sdk_times, browser_times = [], []
     with streamlit_app({"AZURE_INFERENCE_ENDPOINT": sse_url, "AZURE_INFERENCE_CREDENTIAL": "bench",
-                      "PLAYGROUND_LOCAL_PORT": str(running.port + 1)}, work / "streamlit.log") as app_url:
+                      "PLAYGROUND_LOCAL_PORT": str(running.port + 1)}, work / "streamlit.log") as app:
+        app_url = app.url
         with chromium_page() as page:
             browser_visible(page, app_url)  # warm-up
             for _ in range(args.runs):
