@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -119,8 +120,16 @@ class SQLiteBackend(Backend):
         except FileExistsError:
             pass
         conn = self._conn()
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+        # Persistent: stored in the file. Switching needs the file to itself, and SQLite does not
+        # wait (busy_timeout) for that: several processes opening a new file at once retry instead.
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)  # a retry pause, not an ordering: the loop ends on the file's state
 
     def contains(self, column: str) -> str:
         return f"instr({column}, ?) > 0"

@@ -10,6 +10,7 @@ the conversation, the text shows as text, and the app keeps running.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -346,6 +347,7 @@ def test_an_image_in_a_reply_fetches_nothing(app, page, name):
         '[data-testid="stChatMessage"] [data-testid="stMarkdownContainer"] img')].map(i => i.src)""")
     assert images == []
     # Reloaded from the store, the reply is drawn by the other path (render_message): same rule.
+    expect(page).to_have_url(re.compile(r"\?c=[\w-]{16,}"), timeout=30_000)  # what a reload reopens
     page.reload()
     expect(page.get_by_test_id("stChatMessage")).to_have_count(2, timeout=60_000)
     page.wait_for_timeout(500)
