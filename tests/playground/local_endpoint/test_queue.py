@@ -82,13 +82,13 @@ def keep_alive_endpoint(tmp_path_factory):
 
 
 @contextmanager
-def model_busy(url: str) -> Iterator[list[float]]:
+def model_busy(url: str, max_tokens: int = 700) -> Iterator[list[float]]:
     """A long generation running on `url` (its first token already out) while the block runs;
     yields a list that gets the time it ended, and waits for it to end after the block."""
     started, done = threading.Event(), []
 
     def hold() -> None:
-        with sdk(url).complete(stream=True, messages=USER, max_tokens=700,
+        with sdk(url).complete(stream=True, messages=USER, max_tokens=max_tokens,
                                model_extras={"ignore_eos": True}) as updates:
             for _ in updates:
                 started.set()

@@ -4,7 +4,6 @@ that finishes is always JSON (real endpoint, real SDKs; one in-process model for
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import openai
@@ -13,6 +12,7 @@ from azure.core.exceptions import ServiceResponseError
 
 from tests.conftest import TEST_THREADS, start_endpoint
 from tests.playground.local_endpoint.test_openai_api import MODEL, oai
+from tests.playground.local_endpoint.test_queue import model_busy
 from tests.playground.local_endpoint.test_server import USER, _post, sdk
 
 LONG = 3000  # tokens: well over 30 s of generation on one thread here
@@ -56,27 +56,12 @@ def test_an_openai_client_that_gives_up_frees_the_model_too(fresh_endpoint):
 def test_a_queued_non_streamed_request_whose_client_left_never_runs(fresh_endpoint):
     """Waiting behind another generation, a request whose client hangs up leaves the queue:
     the next request starts as soon as the running one ends, not after the abandoned one."""
-    started, done = threading.Event(), []
-
-    def hold() -> None:
-        with sdk(fresh_endpoint.url).complete(stream=True, messages=USER, max_tokens=150,
-                                              model_extras={"ignore_eos": True}) as updates:
-            for _ in updates:
-                started.set()
-        done.append(time.monotonic())
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert started.wait(60)
+    with model_busy(fresh_endpoint.url, max_tokens=150) as done:
         with pytest.raises(ServiceResponseError):
             sdk(fresh_endpoint.url, read_timeout=1).complete(messages=USER, max_tokens=LONG,
                                                             model_extras={"ignore_eos": True})
-        holder.join(timeout=120)
-        assert done
-        assert first_token_after(fresh_endpoint.url, deadline=20) < 10
-    finally:
-        holder.join(timeout=120)
+    assert done  # the running generation ended, and the abandoned request did not run after it
+    assert first_token_after(fresh_endpoint.url, deadline=20) < 10
 
 
 # --- JSON replies never hold raw control characters ------------------------------------
