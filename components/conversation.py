@@ -45,24 +45,31 @@ def render_message(message: Message, actions: Callable[[], None] | None = None,
     a call whose id is in `pending` gets a box for its result, sent with `on_tool_result`."""
     with st.chat_message("assistant" if message.role == "tool" else message.role,
                          avatar=":material/build:" if message.role == "tool" else None):
-        if message.role == "tool":
-            st.caption(f"Tool result for call `{message.tool_call_id}`")
-            st.code(message.content, language=None, wrap_lines=True)
-        elif message.content:
-            st.markdown(without_images(message.content))
-        if message.images:
-            # Bytes go to the browser as media files, never into markdown.
-            # Captions are markdown: a name (an imported file's, say) must not fetch or link anything.
-            st.image([image.data for image in message.images], width=160,
-                     caption=[plain(image.name or image.mime) for image in message.images])
-        if message.tool_calls:
-            render_tool_calls(message.tool_calls, tools, pending, on_tool_result)
-        if message.metrics:
-            render_reply_metrics(message.metrics)
-        if message.status == "partial":
-            st.caption(":material/content_cut: Incomplete reply (saved as it was cut).")
-        if actions:
-            actions()
+        render_message_body(message, actions, tools, pending, on_tool_result)
+
+
+def render_message_body(message: Message, actions: Callable[[], None] | None = None,
+                        tools: Sequence[Mapping[str, Any]] = (), pending: Collection[str] = (),
+                        on_tool_result: Callable[[str, str], None] | None = None) -> None:
+    """What is inside a message's bubble (see render_message)."""
+    if message.role == "tool":
+        st.caption(f"Tool result for call `{message.tool_call_id}`")
+        st.code(message.content, language=None, wrap_lines=True)
+    elif message.content:
+        st.markdown(without_images(message.content))
+    if message.images:
+        # Bytes go to the browser as media files, never into markdown.
+        # Captions are markdown: a name (an imported file's, say) must not fetch or link anything.
+        st.image([image.data for image in message.images], width=160,
+                 caption=[plain(image.name or image.mime) for image in message.images])
+    if message.tool_calls:
+        render_tool_calls(message.tool_calls, tools, pending, on_tool_result)
+    if message.metrics:
+        render_reply_metrics(message.metrics)
+    if message.status == "partial":
+        st.caption(":material/content_cut: Incomplete reply (saved as it was cut).")
+    if actions:
+        actions()
 
 
 def render_conversation(

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.conversation import render_message, without_images
+from components.conversation import render_message_body, without_images
 from playground import state as keys
 from playground.errors import PlaygroundError
 from playground.messages import Message
@@ -39,11 +39,14 @@ def render_streamed_reply(stream: ChatStream, generation: Any,
     `generation` (playground.chat) lets the next run wait until it has."""
     with generation.lock, st.container(key=keys.STREAMING):
         generation.stream = stream
-        bubble = st.empty()
         finish_reason, error = "stopped", None
+        # The finished message is drawn into `body`, inside the same bubble. Replacing the bubble
+        # itself would send a new block whose first child has the path of the streamed text, and
+        # Streamlit's send queue folds such a delta into the earlier one's place, ahead of its new
+        # parent: the browser then fails with "Cannot set a node at a delta path" and the page is gone.
+        with st.chat_message("assistant"):
+            body = st.empty()
         try:
-            with bubble.chat_message("assistant"):
-                body = st.empty()
             last_drawn = 0.0
             for _ in stream:
                 now = time.monotonic()
@@ -57,5 +60,5 @@ def render_streamed_reply(stream: ChatStream, generation: Any,
             stream.close()
             generation.stream = None
             message = on_done(stream, finish_reason, error)
-        with bubble.container():
-            render_message(message)
+        with body.container():
+            render_message_body(message)

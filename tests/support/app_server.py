@@ -99,6 +99,10 @@ def streamlit_app(env: dict[str, str], log_path: Path, script: str = "app.py", h
         if healthy:
             wait_healthy(app.url, process, log_path)
         yield app
+    except BaseException:
+        # pytest shows a failed test's output: the app's own account of what happened.
+        print("---- last lines of the app's log ----\n" + "\n".join(log_path.read_text().splitlines()[-80:]))
+        raise
     finally:
         children = descendants(process.pid)  # the embedded endpoint the app started, if any
         process.terminate()
@@ -137,7 +141,37 @@ def chromium():
 @contextmanager
 def chromium_page(width: int = 1280, height: int = 900):
     with chromium() as browser:
-        yield browser.new_page(viewport={"width": width, "height": height})
+        page = browser.new_page(viewport={"width": width, "height": height})
+        events: list[str] = []  # printed if the test fails: a crash or a console error says why
+
+        def navigated(frame) -> None:
+            if frame is page.main_frame:
+                events.append(f"navigated to {frame.url}")
+
+        def console(message) -> None:
+            if message.type == "error":
+                events.append(f"console error: {message.text[:300]}")
+
+        page.on("crash", lambda: events.append("the page crashed"))
+        page.on("framenavigated", navigated)
+        page.on("console", console)
+        try:
+            yield page
+        except BaseException:
+            print("---- what the page did ----\n" + "\n".join(events[-40:]))
+            print(page_account(page))
+            raise
+
+
+def page_account(page) -> str:
+    """What the user saw when a browser test failed: the URL, the script state and the text."""
+    try:
+        app = page.locator("[data-testid='stApp']")
+        state = app.get_attribute("data-test-script-state") if app.count() else "gone: the app is not on the page"
+        text = page.locator("body").inner_text(timeout=2_000)
+    except Exception as error:  # the page may be gone: say so instead of hiding the test's own error
+        return f"---- the page could not be read: {error}"
+    return f"---- the page at {page.url} (script {state}) ----\n{text[-4000:]}"
 
 
 def idle(page) -> None:
