@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.conversation import render_message_body, without_images
+from components.tools import plain
 from playground import state as keys
 from playground.errors import PlaygroundError
 from playground.messages import Message
@@ -27,6 +28,15 @@ def render_stop_button() -> None:
     the run at once. So it is always drawn, and CSS hides it while no reply is streaming."""
     st.html(f"<style>body:not(:has(.st-key-{keys.STREAMING})) .st-key-{keys.STOP} {{display: none}}</style>")
     st.bottom.button("Stop", icon=":material/stop_circle:", key=keys.STOP)
+
+
+def live_markdown(stream: ChatStream) -> str:
+    """The reply so far with a cursor; a tool call (which has no text) shows as it grows."""
+    parts = [without_images(stream.text)] if stream.text else []
+    parts += [f":material/build: Calling **{plain(call['function']['name'])}** "
+              f"({len(call['function']['arguments'])} characters of arguments so far)"
+              for call in stream.tool_calls]
+    return "\n\n".join(parts) + " ▌"
 
 
 def render_streamed_reply(stream: ChatStream, generation: Any,
@@ -51,7 +61,7 @@ def render_streamed_reply(stream: ChatStream, generation: Any,
             for _ in stream:
                 now = time.monotonic()
                 if now - last_drawn >= REDRAW_INTERVAL:
-                    body.markdown(without_images(stream.text) + " ▌")
+                    body.markdown(live_markdown(stream))
                     last_drawn = now
             finish_reason = "stopped" if stream.cancelled else stream.finish_reason
         except PlaygroundError as exc:

@@ -53,7 +53,8 @@ class Delta:
 
 @dataclass
 class ChatStream:
-    """A reply as it streams: iterate for text chunks. `text` holds everything received so
+    """A reply as it streams: iterate for text chunks (an empty one when only a tool call grew,
+    see `tool_calls`). `text` holds everything received so
     far, so a Stop or an error mid-way keeps the partial reply. Metrics fill in as it goes.
     `logprobs` collects `{token, logprob, top_logprobs}` per token when the reply carries them.
     Only the first choice is iterated; further choices (n > 1) are kept in `choice_texts`."""
@@ -94,6 +95,8 @@ class ChatStream:
                         self.first_token_at = time.monotonic()
                     self._parts.append(delta.content)
                     yield delta.content
+                elif delta.tool_calls:
+                    yield ""  # no text, but a call grew: something to redraw
         except Exception as exc:
             if not self.cancelled:  # a cancelled stream fails on its closed socket: that is the stop
                 if self._translate is None:

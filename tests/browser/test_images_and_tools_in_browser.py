@@ -1,11 +1,9 @@
 """Images and function calling in Debian's Chromium, on the app started as `streamlit run app.py`.
 
 No vision or tool-calling model runs here, so the chat goes to an Azure AI endpoint
-(AZURE_INFERENCE_ENDPOINT) served by a local server (tests/fake_service.py) reproducing such a
-model's wire behaviour: it records every request body and streams OpenAI-style SSE chunks,
-tool-call deltas included. (The sidebar's "Add an endpoint" form fails on a fresh session today:
-components.model_picker reads model_custom_endpoints before anything sets it.) The embedded
-model is tried too, for function calling, once its endpoint has tools.
+(AZURE_INFERENCE_ENDPOINT) served by a local server (tests/support/fake_service.py) reproducing
+such a model's wire behaviour: it records every request body and streams OpenAI-style SSE chunks,
+tool-call deltas included. The embedded model is tried too, for function calling.
 """
 
 from __future__ import annotations
@@ -144,6 +142,24 @@ def test_a_forced_call_is_shown_answered_and_the_model_continues(endpoint, tmp_p
     assert bodies[-1]["messages"][-2:] == [
         {"role": "assistant", "content": None, "tool_calls": [CALL]},
         {"role": "tool", "content": '{"temperature": 3}', "tool_call_id": "call_1"}]
+
+
+def test_a_call_shows_while_it_streams_then_as_a_call_to_answer(endpoint, tmp_path):
+    held = tool_call_reply()
+    held.hold_after = 2  # the id and name, then half the arguments: the service then waits
+    with FakeService({"/chat/completions": [held]}) as fake, \
+            running_app(env(endpoint, fake), tmp_path / "app.log") as url, \
+            chromium_page() as page:
+        page.goto(url)
+        force_weather_call(page)
+        send(page, "Weather in Oslo?")
+        reply = page.get_by_test_id("stChatMessage").nth(1)
+        expect(reply).to_contain_text(re.compile(r"Calling get_weather \(\d characters of arguments so far\)"),
+                                      timeout=60_000)
+        held.release.set()
+        expect(reply).to_contain_text("Calls get_weather", timeout=60_000)
+        expect(reply).to_contain_text("finish: tool_calls")
+        expect(reply).not_to_contain_text("Calling get_weather")
 
 
 def test_a_forced_call_on_the_embedded_model_is_answered_and_it_continues(endpoint, tmp_path):

@@ -27,6 +27,9 @@ class Reply:
     cut_after: int | None = None  # drop the connection after this many events (or raw chunks)
     first_byte_delay: float = 0.0
     empty: bool = False  # no body at all (content-length: 0), as GitHub's retired routes answer
+    # A stream that stops after this many events until `release` is set: a test sees it mid-way.
+    hold_after: int | None = None
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 def sse(event: dict) -> bytes:
@@ -128,6 +131,8 @@ class FakeService:
                 for index, data in enumerate(chunks):
                     if reply.cut_after is not None and index == reply.cut_after:
                         break
+                    if index == reply.hold_after:
+                        reply.release.wait(timeout=120)
                     self._chunk(data)
                 else:
                     self._chunk(b"")
