@@ -25,7 +25,7 @@ from playground.catalog import ListingCache, fetch_catalog, github_builtin_model
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
 from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
-from playground.evaluate.runs import RunStore, default_runs_path
+from playground.evaluate.runs import RunStore
 from playground.netguard import OFF, EndpointPolicy, GuardedTransport
 from playground.providers import (
     EMBEDDED,
@@ -238,17 +238,16 @@ def _store(location: str) -> Store:
 def store(config: Settings) -> OwnerStore:
     """This user's part of the conversation database, which every session of this process
     shares (see playground.store): PLAYGROUND_DATABASE_URL, else the SQLite file."""
-    return _store(config.database_url or config.db_path or str(DEFAULT_DB_PATH)).scoped(current_owner())
+    return _store(_location(config)).scoped(current_owner())
 
 
-@st.cache_resource
-def _runs(path: str) -> RunStore:
-    return RunStore(path)
+def _location(config: Settings) -> str:
+    return config.database_url or config.db_path or str(DEFAULT_DB_PATH)
 
 
 def runs(config: Settings) -> RunStore:
-    """Saved evaluation runs, next to the conversation database (playground.evaluate.runs)."""
-    return _runs(str(default_runs_path(config.db_path)))
+    """Saved evaluation runs, in the conversation database (playground.evaluate.runs)."""
+    return RunStore(_store(_location(config)))
 
 
 def chat(config: Settings) -> Chat:

@@ -86,7 +86,8 @@ def evaluate(path: Path, port: int, concurrency: int, out: Path) -> dict:
 
 def evaluate_in_page(path: Path, port: int, concurrency: int, work: Path, rows: int) -> dict:
     """The file through the Evaluate page in Chromium; the numbers from the browser and the saved run."""
-    from playground.evaluate import RunStore, default_runs_path
+    from playground.evaluate import RunStore
+    from playground.store import open_store
 
     work.mkdir(parents=True, exist_ok=True)
     env = {"PLAYGROUND_LOCAL_PORT": str(port), "PLAYGROUND_LOCAL_PARALLEL": str(concurrency)}
@@ -109,7 +110,7 @@ def evaluate_in_page(path: Path, port: int, concurrency: int, work: Path, rows: 
         page_wall = time.monotonic() - started
         page.get_by_role("button", name="Export JSON").wait_for(timeout=60_000)
         page.close()
-    store = RunStore(default_runs_path(work / "playground.db"))
+    store = RunStore(open_store(work / "playground.db"))
     run = store.get(store.list()[0].id).run
     errors = [c.error for c in run.cells if c.error]
     if errors:

@@ -18,13 +18,13 @@ from .engine import (
     run_evaluation,
 )
 from .evaluators import BUILTINS, EvaluatorResult
-from .runs import RowChange, RunDiff, RunStore, RunSummary, SavedRun, default_runs_path, diff
+from .runs import RowChange, RunDiff, RunStore, RunSummary, SavedRun, diff
 from .targets import concurrency_for, target_for
 
 __all__ = [
     "CANCELLED", "DEFAULT_JUDGE_MAX_TOKENS", "DEFAULT_MAX_TOKENS", "DONE", "PENDING", "RUNNING", "Cell",
     "ColumnSummary",
     "EvalRun", "ModelTarget", "Progress", "execute", "plan_evaluation", "run_evaluation", "BUILTINS",
-    "EvaluatorResult", "RunDiff", "RunStore", "RowChange", "RunSummary", "SavedRun", "default_runs_path", "diff",
+    "EvaluatorResult", "RunDiff", "RunStore", "RowChange", "RunSummary", "SavedRun", "diff",
     "concurrency_for", "target_for",
 ]

@@ -297,11 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.csv:
         Path(args.csv).write_text(run.to_csv(), encoding="utf-8", newline="")
     if args.save:
-        from .runs import RunStore, default_runs_path
+        from ..store import open_store
+        from .runs import RunStore
 
-        store_path = default_runs_path(settings.db_path)
-        run_id = RunStore(store_path).save(run)
-        print(f"Saved as run {run_id} in {store_path}", file=summary_out)
+        store = open_store(settings.database_url or settings.db_path or None)
+        run_id = RunStore(store).save(run)
+        print(f"Saved as run {run_id} in {store.location}", file=summary_out)
     return EXIT_PASSED if run.passed else EXIT_FAILED
 
 

@@ -1,54 +1,21 @@
-"""Saved evaluation runs: a small SQLite file next to the playground's database.
+"""Saved evaluation runs, in the playground's database (playground.store: the SQLite file or
+PostgreSQL, so every replica of a team deployment sees them).
 
 Each run keeps the exact prompt file text, the models, the parameters, every cell's results
-and when it was made, under an `owner` ("local" until the app knows its users). `diff` lists,
+and when it was made, under an `owner` (LOCAL_OWNER until the app knows its users). `diff` lists,
 per model, the test cases that went from pass to fail and from fail to pass between two runs.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
+import time
 import uuid
-from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ..store import LOCAL_OWNER, Store
 from .engine import Cell, EvalRun
-
-LOCAL_OWNER = "local"
-RUNS_FILE = "evaluations.db"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS eval_runs (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL DEFAULT 'local',
-    created TEXT NOT NULL,
-    name TEXT NOT NULL,
-    prompt_text TEXT NOT NULL,
-    models_json TEXT NOT NULL,
-    judge_json TEXT,
-    params_json TEXT NOT NULL,
-    run_json TEXT NOT NULL,
-    total INTEGER NOT NULL,
-    passed INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS eval_runs_owner_created ON eval_runs (owner, created);
-"""
-
-
-def default_runs_path(db_path: str | os.PathLike[str] | None = None) -> Path:
-    """`evaluations.db` in the folder of the playground's database (PLAYGROUND_DB_PATH or the store's default)."""
-    if db_path is None:
-        try:
-            from ..store import DEFAULT_DB_PATH
-        except ImportError:  # the store may move; its default folder stays the same
-            DEFAULT_DB_PATH = Path.home() / ".local" / "share" / "model-playground" / "playground.db"
-        db_path = DEFAULT_DB_PATH
-    return Path(db_path).with_name(RUNS_FILE)
 
 
 @dataclass(frozen=True)
@@ -95,53 +62,41 @@ class RunDiff:
 
 
 class RunStore:
-    """`RunStore(path)`; `save(run, owner)` returns the id; `list(owner)` newest first; `get(id, owner)`."""
+    """`RunStore(store)`; `save(run, owner)` returns the id; `list(owner)` newest first;
+    `get(id, owner)` and `delete(id, owner)` see only that owner's runs."""
 
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._connect() as conn:
-            conn.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10)
-        conn.row_factory = sqlite3.Row
-        return conn
+    def __init__(self, store: Store):
+        self._db = store.database
 
     def save(self, run: EvalRun, owner: str = LOCAL_OWNER) -> str:
         run_id = uuid.uuid4().hex
         progress = run.progress()
-        with self._lock, closing(self._connect()) as conn, conn:
-            conn.execute(
-                "INSERT INTO eval_runs (id, owner, created, name, prompt_text, models_json, judge_json, params_json,"
-                " run_json, total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, owner, run.created, run.prompt.name or "", run.prompt_text, json.dumps(run.models),
-                 json.dumps(run.judge) if run.judge else None, json.dumps(run.params),
-                 json.dumps(run.to_dict(), default=str),
-                 progress.total, progress.passed),
-            )
+        with self._db.write() as tx:
+            tx.run("INSERT INTO eval_runs (id, owner, created, saved, name, prompt_text, models_json, judge_json,"
+                   " params_json, run_json, total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, owner, run.created, time.time(), run.prompt.name or "", run.prompt_text,
+                    json.dumps(run.models), json.dumps(run.judge) if run.judge else None, json.dumps(run.params),
+                    json.dumps(run.to_dict(), default=str), progress.total, progress.passed))
         return run_id
 
     def list(self, owner: str = LOCAL_OWNER, limit: int = 100) -> list[RunSummary]:
-        with closing(self._connect()) as conn:
-            rows = conn.execute(
-                "SELECT id, owner, created, name, models_json, total, passed FROM eval_runs WHERE owner = ?"
-                " ORDER BY created DESC, rowid DESC LIMIT ?", (owner, limit)).fetchall()
-        return [RunSummary(r["id"], r["owner"], r["created"], r["name"],
-                           [m["label"] for m in json.loads(r["models_json"])], r["total"], r["passed"]) for r in rows]
+        with self._db.read() as tx:
+            rows = tx.all("SELECT id, owner, created, name, models_json, total, passed FROM eval_runs"
+                          " WHERE owner = ? ORDER BY created DESC, saved DESC LIMIT ?", (owner, limit))
+        return [RunSummary(run_id, owner_, created, name, [m["label"] for m in json.loads(models)], total, passed)
+                for run_id, owner_, created, name, models, total, passed in rows]
 
     def get(self, run_id: str, owner: str = LOCAL_OWNER) -> SavedRun | None:
-        with closing(self._connect()) as conn:
-            row = conn.execute("SELECT id, owner, created, run_json FROM eval_runs WHERE id = ? AND owner = ?",
-                               (run_id, owner)).fetchone()
+        with self._db.read() as tx:
+            row = tx.one("SELECT id, owner, created, run_json FROM eval_runs WHERE id = ? AND owner = ?",
+                         (run_id, owner))
         if row is None:
             return None
-        return SavedRun(row["id"], row["owner"], row["created"], EvalRun.from_dict(json.loads(row["run_json"])))
+        return SavedRun(row[0], row[1], row[2], EvalRun.from_dict(json.loads(row[3])))
 
     def delete(self, run_id: str, owner: str = LOCAL_OWNER) -> bool:
-        with self._lock, closing(self._connect()) as conn, conn:
-            return conn.execute("DELETE FROM eval_runs WHERE id = ? AND owner = ?", (run_id, owner)).rowcount > 0
+        with self._db.write() as tx:
+            return tx.run("DELETE FROM eval_runs WHERE id = ? AND owner = ?", (run_id, owner)).rowcount > 0
 
 
 def _why(cell: Cell) -> list[str]:

@@ -351,6 +351,11 @@ class Store(OwnerStore):
     def __repr__(self) -> str:
         return f"Store({self.location!r})"
 
+    @property
+    def database(self) -> Backend:
+        """The connection, for a use case with a table of its own here (evaluation runs)."""
+        return self._db
+
     def scoped(self, owner: str) -> OwnerStore:
         """The store as `owner` (an OIDC `sub`, or LOCAL_OWNER) sees it: only their
         conversations and presets; imports become theirs."""

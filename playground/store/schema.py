@@ -519,11 +519,50 @@ def _fill_search_columns(tx: Tx) -> None:
         last = rows[-1][0]
 
 
+# Evaluation runs (playground.evaluate.runs) had a file of their own beside the SQLite
+# database; with the conversations, replicas on one PostgreSQL share them too.
+_BOTH_5 = _statements("""
+CREATE TABLE eval_runs (
+    id          TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    created     TEXT NOT NULL,              -- ISO 8601 UTC, from the run
+    saved       {real} NOT NULL,            -- orders runs made within the same second
+    name        TEXT NOT NULL,
+    prompt_text TEXT NOT NULL,                 -- YAML: never a NUL
+    models_json TEXT NOT NULL,
+    judge_json  TEXT,
+    params_json TEXT NOT NULL,
+    run_json    TEXT NOT NULL,
+    total       INTEGER NOT NULL,
+    passed      INTEGER NOT NULL
+);
+CREATE INDEX eval_runs_owner_created ON eval_runs (owner, created, saved)
+""")
+
+RUNS_FILE = "evaluations.db"  # where runs were saved before schema 5
+
+
+def _move_runs_file_in(tx: Tx) -> None:
+    """The runs an earlier version saved in evaluations.db beside this SQLite file move in, in order."""
+    path: Path | None = getattr(tx.backend, "path", None)
+    old = path.with_name(RUNS_FILE) if path else None
+    if old is None or not old.is_file():
+        return
+    with sqlite3.connect(old) as conn:
+        rows = conn.execute("SELECT id, owner, created, name, prompt_text, models_json, judge_json, params_json,"
+                            " run_json, total, passed FROM eval_runs ORDER BY rowid").fetchall()
+    for order, (run_id, owner, created, name, prompt, *rest) in enumerate(rows):
+        tx.run("INSERT INTO eval_runs (id, owner, created, saved, name, prompt_text, models_json, judge_json,"
+               " params_json, run_json, total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               (run_id, owner, created, float(order), name, prompt, *rest))
+
+
 MIGRATIONS = (
     Migration(1, "conversations, messages and presets", sqlite=_SQLITE_1, postgresql=_POSTGRES_1),
     Migration(2, "an owner for every conversation and preset", both=_BOTH_2),
     Migration(3, "tool calls and images", sqlite=_SQLITE_3, postgresql=_POSTGRES_3, both=_BOTH_3),
     Migration(4, "casefolded search columns", both=_BOTH_4, then=_fill_search_columns),
+    Migration(5, "evaluation runs", both=_BOTH_5, then=_move_runs_file_in),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

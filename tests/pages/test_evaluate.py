@@ -16,7 +16,8 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from playground.evaluate import RunStore, default_runs_path, session
+from playground.evaluate import RunStore, session
+from playground.store import Store
 from tests.conftest import ROOT
 from tests.pages.apptest import open_page
 
@@ -160,9 +161,9 @@ def test_a_file_from_the_prompts_folder_runs_and_the_grid_matches_the_cli(env, e
     assert progress and "3 of 3 cells" in progress[0].proto.text
     assert any(c.value.startswith("Saved run") for c in at.caption)
     # The run keeps the file exactly as it was (comment and unknown key included).
-    saved = RunStore(default_runs_path(str(tmp_path / "playground.db"))).list()
+    saved = RunStore(Store(tmp_path / "playground.db")).list()
     assert len(saved) == 1 and saved[0].name == "Capitals" and saved[0].total == 3
-    stored = RunStore(default_runs_path(str(tmp_path / "playground.db"))).get(saved[0].id)
+    stored = RunStore(Store(tmp_path / "playground.db")).get(saved[0].id)
     assert stored.run.prompt_text == CAPITALS
 
 
@@ -221,7 +222,7 @@ def test_stop_keeps_the_cells_that_finished_and_saves_the_run(env, endpoint, tmp
     assert "Results (stopped: the cells that finished are kept)" in [h.value for h in at.subheader]
     assert len(evaluator_lines(at, NAMES)) == 2 * len(done)
     assert sum(c.value == "Not run (stopped)" for c in at.caption) == 6 - len(done)
-    saved = RunStore(default_runs_path(str(tmp_path / "playground.db"))).list()
+    saved = RunStore(Store(tmp_path / "playground.db")).list()
     assert len(saved) == 1 and saved[0].total == 6
 
 
@@ -270,7 +271,7 @@ def test_edits_run_and_download_and_two_runs_compare(env, endpoint, tmp_path, do
     assert len(sent) == 4 and all(r["body"]["max_tokens"] == 12 for r in sent)
     assert len(evaluator_lines(at, NAMES)) == 8 and evaluator_lines(at, NAMES) != first
 
-    store = RunStore(default_runs_path(str(tmp_path / "playground.db")))
+    store = RunStore(Store(tmp_path / "playground.db"))
     newer, older = store.list()
     assert at.selectbox(key="eval_saved_pick").value == newer.id  # the run just saved is the one picked
     assert "Spain" in store.get(newer.id).run.prompt_text and "owner-team" in store.get(newer.id).run.prompt_text

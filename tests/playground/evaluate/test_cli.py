@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from playground.evaluate import RunStore
 from playground.settings import VARIABLES
+from playground.store import Store
 from tests.conftest import ROOT, TEST_KEY
 from tests.playground.evaluate.test_engine import completion
 from tests.support.fake_service import FakeService, Reply
@@ -63,7 +65,9 @@ def test_all_passed_exits_0_and_writes_json(tmp_path):
                                "plannedTests": 2}
     assert data["testResults"][0]["testCase"] == {"who": "Ada", "expected": "hello"}
     assert data["testResults"][0]["evaluationResults"][0]["evaluator"] == "greets"
-    assert "Saved as run" in result.stdout and (tmp_path / "evaluations.db").exists()
+    saved = RunStore(Store(tmp_path / "playground.db")).list()  # the database the Evaluate page lists
+    assert f"Saved as run {saved[0].id} in {tmp_path / 'playground.db'}" in result.stdout
+    assert [(r.name, r.total, r.passed) for r in saved] == [("Greeting", 2, 2)]
 
 
 def test_a_failed_test_exits_1_and_names_the_evaluator_on_the_embedded_model(tmp_path, endpoint):

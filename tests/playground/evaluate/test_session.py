@@ -8,6 +8,7 @@ from playground import state as keys
 from playground.client import ChatClient, Endpoint
 from playground.evaluate import ModelTarget, RunStore, session
 from playground.promptfile import Message, StringEvaluator, dumps
+from playground.store import Store
 
 TEXT = """\
 name: Greet   # a comment
@@ -60,7 +61,7 @@ def test_a_live_evaluation_fills_in_and_saves_itself_when_it_ends(endpoint, tmp_
     state: dict = {}
     session.open_text(state, TEXT, "greet.prompt.yml")
     client = ChatClient(Endpoint(endpoint.url, "The embedded model"))
-    store = RunStore(tmp_path / "evaluations.db")
+    store = RunStore(Store(tmp_path / "playground.db"))
     try:
         target = ModelTarget("embedded", client, None, concurrency=1, embedded=True)
         live = session.start(state[keys.EVAL_PROMPT], TEXT, [target], None, judge_max_tokens=32,
