@@ -30,10 +30,17 @@ class BoundedRetryPolicy(RetryPolicy):
         super().__init__(retry_total=2, retry_backoff_factor=0.5, retry_backoff_max=4, **kwargs)
         self.max_retry_after = max_retry_after
 
+    def get_retry_after(self, response: Any) -> float | None:
+        # The wait as the OpenAI transport reads it (retry-after-ms first, the precise one), so the
+        # two transports retry, and word their errors, alike.
+        return base.retry_after_seconds(response.http_response.headers)
+
     def is_retry(self, settings: dict[str, Any], response: Any) -> bool:
         retry_after = self.get_retry_after(response)
         if retry_after is not None and retry_after > self.max_retry_after:
             return False
+        if response.http_response.status_code == 429:  # a POST too, with or without a wait, as openai_v1 does
+            return bool(settings["total"])
         return super().is_retry(settings, response)
 
 

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
@@ -267,11 +268,26 @@ def duration(seconds: float) -> str:
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    headers = headers or {}
+    """How long a service asks to wait: Azure's retry-after-ms (or x-ms-retry-after-ms), else
+    Retry-After, in seconds or as an HTTP date (RFC 9110, section 10.2.3)."""
+    named = {name.lower(): value.strip() for name, value in (headers or {}).items()}
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        try:
+            return max(0.0, float(named[name]) / 1000)
+        except (KeyError, ValueError):
+            pass
+    value = named.get("retry-after", "")
     try:
-        return float(headers.get("Retry-After") or headers.get("retry-after") or "")
+        return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # not an HTTP date, which is always GMT
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def filtered_categories(innererror: Mapping[str, Any] | None) -> list[str]:

@@ -5,6 +5,9 @@ local fake, since the clouds are unreachable here."""
 
 from __future__ import annotations
 
+import time
+from email.utils import formatdate
+
 import pytest
 
 from playground.errors import PlaygroundError
@@ -79,3 +82,39 @@ def test_both_call_a_malformed_stream_malformed_and_keep_the_text():
         assert error.code == "malformed_stream" and text == "Hello "
         assert error.message.startswith("The endpoint sent a malformed stream (")
         assert error.message.endswith("); the part that arrived is kept.")
+
+
+def throttled(**headers: str) -> Reply:
+    return Reply(status=429, headers=headers, body={"error": {"code": "429", "message": "Rate limit is exceeded."}})
+
+
+@pytest.mark.parametrize(("headers", "told"), [
+    ({"retry-after-ms": "30000"}, "Try again in 30 s."),  # Azure OpenAI's own header, in milliseconds
+    ({"x-ms-retry-after-ms": "45000", "retry-after": "1"}, "Try again in 45 s."),  # the precise one wins
+    ({"retry-after": formatdate(time.time() + 3000, usegmt=True)}, "Try again in 49 min."),  # an HTTP date
+])
+def test_a_wait_in_milliseconds_or_as_a_date_is_read_by_both(headers, told):
+    for api in ADAPTERS:
+        with FakeService([throttled(**headers)]) as fake:
+            error, _ = error_from(api, fake.url + "/openai/v1")
+        assert error.status == 429 and told in error.message, (api, error.message)
+        assert len(fake.requests) == 1  # longer than PLAYGROUND_MAX_RETRY_AFTER (10 s): not retried
+
+
+def test_a_short_wait_in_milliseconds_is_waited_out_and_the_reply_arrives_on_both():
+    for api in ADAPTERS:
+        with FakeService([throttled(**{"retry-after-ms": "200"}), Reply(events=[chunk("Fine."),
+                                                                              chunk(finish_reason="stop")])]) as fake:
+            stream = open_adapter(api, fake.url + "/openai/v1", 5.0).stream_chat(PROMPT, ChatParams(), model="m")
+            assert "".join(stream) == "Fine.", api
+        assert len(fake.requests) == 2
+
+
+def test_a_429_without_a_wait_is_retried_alike_then_reported_alike():
+    seen = {}
+    for api in ADAPTERS:
+        with FakeService([throttled()]) as fake:
+            error, _ = error_from(api, fake.url + "/openai/v1")
+        seen[api] = (error.message, len(fake.requests))
+    assert seen[OPENAI] == seen[INFERENCE] and seen[OPENAI][1] == 3, seen  # the first try and two retries
+    assert "Try again later." in seen[OPENAI][0]
