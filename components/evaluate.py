@@ -149,10 +149,18 @@ def _test_data(prompt: PromptFile, messages: Sequence[Message]) -> list[dict[str
     if not columns:
         st.caption("The messages use no {{variables}}: the run sends them once, as they are.")
         return []
-    shown = pd.DataFrame([[as_text(row[c]) if c in row else None for c in columns] for row in prompt.test_data],
-                         columns=columns, dtype="object")
-    table = st.data_editor(shown, num_rows="dynamic", width="stretch", key=_key("rows_" + "\x1f".join(columns)),
-                           column_config={c: st.column_config.TextColumn(c) for c in columns})
+    # The editor's state is its edits to the table it was given, and Streamlit drops it when the
+    # page is left; so each editor's table and latest values are kept aside, and an editor drawn
+    # afresh (back from another page) starts from the values it had.
+    key = _key("rows_" + "\x1f".join(columns))
+    kept = st.session_state.setdefault(keys.EVAL_TEST_ROWS, {})
+    if key not in kept or key not in st.session_state:
+        latest = kept[key][1] if key in kept else [[as_text(row[c]) if c in row else None for c in columns]
+                                                   for row in prompt.test_data]
+        kept[key] = (latest, latest)
+    table = st.data_editor(pd.DataFrame(kept[key][0], columns=columns, dtype="object"), num_rows="dynamic",
+                           width="stretch", key=key, column_config={c: st.column_config.TextColumn(c) for c in columns})
+    kept[key] = (kept[key][0], table.astype("object").where(table.notna(), None).values.tolist())
     rows = []
     for index, record in enumerate(table.to_dict("records")):
         original = prompt.test_data[index] if index < len(prompt.test_data) else {}

@@ -109,6 +109,7 @@ EVAL_SOURCE = "eval_source"  # where it came from (a file name)
 EVAL_PROMPT = "eval_prompt"  # it, parsed: the PromptFile the editor starts from
 EVAL_ERROR = "eval_error"  # why the last file could not be opened
 EVAL_ROUND = "eval_round"  # bumped on every file opened: the editor's widgets start afresh
+EVAL_TEST_ROWS = "eval_test_rows"  # per test-data editor: (the table it was given, its values now)
 EVAL_MESSAGE_IDS = "eval_message_ids"  # the editor's messages, as ids (an int < len(messages): the file's own)
 EVAL_EVALUATOR_IDS = "eval_evaluator_ids"
 EVAL_NEXT_ID = "eval_next_id"

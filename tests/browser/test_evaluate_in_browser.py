@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,53 @@ def test_a_rerun_keeps_the_running_evaluation_and_stop_keeps_what_finished(app, 
         saved.click()
         newest = page.get_by_role("option").first  # saved runs are listed newest first
         expect(newest).to_contain_text(re.compile(r"· Long · .* · \d+/8 passed$"))
+
+
+def downloaded_file(page, containing: str, timeout: float = 30.0) -> str:
+    """The edited file as "Download .prompt.yml" gives it, once it holds `containing` (an edit's
+    rerun may still be on its way) or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        idle(page)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download .prompt.yml").click()
+        text = Path(download.value.path()).read_text()
+        if containing in text or time.monotonic() > deadline:
+            return text
+
+
+def test_an_edit_to_the_test_data_survives_a_visit_to_another_page(app, tmp_path):
+    path = tmp_path / "colours.prompt.yml"
+    path.write_text(FILE)
+    with chromium_page(width=1400, height=1000) as page:
+        page.goto(app + "/evaluate")
+        idle(page)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+        expect(page.get_by_role("heading", name="Colours")).to_be_visible(timeout=30_000)
+        idle(page)
+        page.get_by_role("tab", name="Test data").click()
+        grid = page.get_by_test_id("stDataFrame")
+        expect(grid).to_be_visible()
+        # The grid is a canvas: click its first row, then move by keys to the cell, as a user may.
+        canvas = grid.get_by_test_id("data-grid-canvas")
+        where = canvas.bounding_box()
+        page.mouse.click(where["x"] + 40, where["y"] + 36 + 17)  # below the 36 px header (the scroller takes it)
+        for _ in range(4):
+            if canvas.get_by_test_id("glide-cell-2-0").get_attribute("aria-selected") == "true":
+                break
+            page.keyboard.press("ArrowRight")
+        expect(canvas.get_by_test_id("glide-cell-2-0")).to_have_attribute("aria-selected", "true")
+        page.keyboard.press("Enter")  # opens the cell's editor, over the grid
+        editor = page.locator("textarea.gdg-input")
+        expect(editor).to_be_visible()
+        editor.fill("sky blue")
+        editor.press("Enter")
+        expect(canvas.get_by_test_id("glide-cell-2-0")).to_have_text("sky blue")
+        assert "expected: sky blue" in downloaded_file(page, "sky blue")
+
+        page.get_by_role("link", name="Chat").click()
+        expect(page.get_by_role("heading", name="Chat")).to_be_visible(timeout=30_000)
+        idle(page)
+        page.get_by_role("link", name="Evaluate").click()
+        expect(page.get_by_role("heading", name="Colours")).to_be_visible(timeout=30_000)
+        assert "expected: sky blue" in downloaded_file(page, "sky blue")

@@ -285,6 +285,25 @@ def test_edits_run_and_download_and_two_runs_compare(env, endpoint, tmp_path, do
     assert label == f"Fail → pass: {fixed}"
 
 
+def test_test_data_edits_survive_leaving_the_page_and_coming_back(env, endpoint, tmp_path, downloads):
+    (tmp_path / "prompts" / "capitals.prompt.yml").write_text(CAPITALS)
+    at = open_page(PAGE)
+    choose(at, "capitals.prompt.yml")
+    editor = f"eval_{at.session_state['eval_round']}_rows_country\x1fexpected"
+    at.session_state[editor] = {"edited_rows": {"0": {"expected": "Paris!"}},
+                                "added_rows": [{"country": "Spain", "expected": "Madrid"}], "deleted_rows": []}
+    at.run()
+    assert "Spain" in downloads(at, "eval_download_file").decode()
+    # Another page's run does not draw the editor, and Streamlit drops its state: as it does here.
+    del at.session_state[editor]
+    at.run()
+    table = at.data_editor[0].value  # what the editor is given to show
+    assert list(table["country"])[-1] == "Spain" and list(table["expected"])[-1] == "Madrid"
+    assert list(table["expected"])[0] == "Paris!"
+    text = downloads(at, "eval_download_file").decode()
+    assert "Spain" in text and "Paris!" in text
+
+
 def test_save_as_prompt_file_from_chat_opens_here(env, endpoint):
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["eval_from_chat"] = (
