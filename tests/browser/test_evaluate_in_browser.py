@@ -125,6 +125,15 @@ def cells_done(page) -> int:
     return int(re.search(r"(\d+) of \d+ cells", text).group(1))
 
 
+def open_file(page, app: str, path: Path, heading: str) -> None:
+    """The Evaluate page with `path` uploaded, once its script run has ended."""
+    page.goto(app + "/evaluate")
+    idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=30_000)
+    idle(page)
+
+
 def test_a_rerun_keeps_the_running_evaluation_and_stop_keeps_what_finished(app, tmp_path):
     rows = "".join(f"  - thing: {thing}\n    expected: x\n" for thing in
                    ("a lemon", "coal", "a tomato", "milk", "the sea", "a crow", "chalk", "rust"))
@@ -132,11 +141,7 @@ def test_a_rerun_keeps_the_running_evaluation_and_stop_keeps_what_finished(app, 
     path.write_text(FILE.replace("maxTokens: 8", "maxTokens: 40").replace("name: Colours", "name: Long")
                     .split("testData:")[0] + "testData:\n" + rows + "evaluators:" + FILE.split("evaluators:")[1])
     with chromium_page(width=1400, height=1000) as page:
-        page.goto(app + "/evaluate")
-        idle(page)
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-        expect(page.get_by_role("heading", name="Long")).to_be_visible(timeout=30_000)
-        idle(page)
+        open_file(page, app, path, "Long")
         page.get_by_role("button", name="Run").click()
         expect(page.get_by_text(re.compile(r"^[1-9]\d* of 8 cells"))).to_be_visible(timeout=120_000)
         # Any widget reruns the page: the run goes on, drawn again.
@@ -175,11 +180,7 @@ def test_an_edit_to_the_test_data_survives_a_visit_to_another_page(app, tmp_path
     path = tmp_path / "colours.prompt.yml"
     path.write_text(FILE)
     with chromium_page(width=1400, height=1000) as page:
-        page.goto(app + "/evaluate")
-        idle(page)
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-        expect(page.get_by_role("heading", name="Colours")).to_be_visible(timeout=30_000)
-        idle(page)
+        open_file(page, app, path, "Colours")
         page.get_by_role("tab", name="Test data").click()
         grid = page.get_by_test_id("stDataFrame")
         expect(grid).to_be_visible()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from contextlib import contextmanager
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
@@ -122,14 +123,21 @@ def answer_the_call(page, result: str):
     return messages
 
 
-def test_a_forced_call_is_shown_answered_and_the_model_continues(endpoint, tmp_path):
-    replies = [tool_call_reply(), streamed_reply("It is 3 degrees in Oslo.")]
+@contextmanager
+def asked_for_the_weather(endpoint, tmp_path, replies):
+    """The app on a fake tool-calling model with get_weather forced, once "Weather in Oslo?" is sent."""
     with FakeService({"/chat/completions": replies}) as fake, \
             running_app(env(endpoint, fake), tmp_path / "app.log") as url, \
             chromium_page() as page:
         page.goto(url)
         force_weather_call(page)
         send(page, "Weather in Oslo?")
+        yield fake, page
+
+
+def test_a_forced_call_is_shown_answered_and_the_model_continues(endpoint, tmp_path):
+    replies = [tool_call_reply(), streamed_reply("It is 3 degrees in Oslo.")]
+    with asked_for_the_weather(endpoint, tmp_path, replies) as (fake, page):
         call = page.get_by_test_id("stChatMessage").nth(1)
         expect(call).to_contain_text('"city": "Oslo"', timeout=60_000)
         expect(call).to_contain_text("Arguments match the schema")
@@ -147,12 +155,7 @@ def test_a_forced_call_is_shown_answered_and_the_model_continues(endpoint, tmp_p
 def test_a_call_shows_while_it_streams_then_as_a_call_to_answer(endpoint, tmp_path):
     held = tool_call_reply()
     held.hold_after = 2  # the id and name, then half the arguments: the service then waits
-    with FakeService({"/chat/completions": [held]}) as fake, \
-            running_app(env(endpoint, fake), tmp_path / "app.log") as url, \
-            chromium_page() as page:
-        page.goto(url)
-        force_weather_call(page)
-        send(page, "Weather in Oslo?")
+    with asked_for_the_weather(endpoint, tmp_path, [held]) as (_, page):
         reply = page.get_by_test_id("stChatMessage").nth(1)
         expect(reply).to_contain_text(re.compile(r"Calling get_weather \(\d characters of arguments so far\)"),
                                       timeout=60_000)
