@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -528,7 +528,7 @@ CREATE TABLE eval_runs (
     created     TEXT NOT NULL,              -- ISO 8601 UTC, from the run
     saved       {real} NOT NULL,            -- orders runs made within the same second
     name        TEXT NOT NULL,
-    prompt_text TEXT NOT NULL,                 -- YAML: never a NUL
+    prompt_text TEXT NOT NULL,                  -- YAML, which never holds a NUL
     models_json TEXT NOT NULL,
     judge_json  TEXT,
     params_json TEXT NOT NULL,
@@ -548,9 +548,12 @@ def _move_runs_file_in(tx: Tx) -> None:
     old = path.with_name(RUNS_FILE) if path else None
     if old is None or not old.is_file():
         return
-    with sqlite3.connect(old) as conn:
-        rows = conn.execute("SELECT id, owner, created, name, prompt_text, models_json, judge_json, params_json,"
-                            " run_json, total, passed FROM eval_runs ORDER BY rowid").fetchall()
+    try:
+        with closing(sqlite3.connect(old)) as conn:
+            rows = conn.execute("SELECT id, owner, created, name, prompt_text, models_json, judge_json, params_json,"
+                                " run_json, total, passed FROM eval_runs ORDER BY rowid").fetchall()
+    except sqlite3.DatabaseError:  # not such a file after all: leave it be rather than not start
+        return
     for order, (run_id, owner, created, name, prompt, *rest) in enumerate(rows):
         tx.run("INSERT INTO eval_runs (id, owner, created, saved, name, prompt_text, models_json, judge_json,"
                " params_json, run_json, total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -114,3 +114,9 @@ def test_diff_lists_rows_that_went_pass_to_fail_and_back_per_model(tmp_path):
     assert [c.row for c in changes.regressions["b"]] == [0] and changes.fixes["b"] == []
     assert changes.changed and changes.unmatched == 0
     assert not diff(after, after).changed
+
+
+def test_a_runs_file_that_cannot_be_read_does_not_stop_the_database_from_opening(tmp_path):
+    (tmp_path / "evaluations.db").write_text("not a database")
+    assert RunStore(Store(tmp_path / "playground.db")).list() == []
+    assert (tmp_path / "evaluations.db").read_text() == "not a database"  # left as it was
