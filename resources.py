@@ -200,8 +200,8 @@ def _transport(endpoint: Endpoint, read_timeout: float, max_retry_after: float) 
 
 
 @st.cache_resource
-def _limiter(per_minute: int) -> RequestLimiter:
-    return RequestLimiter(per_minute)
+def _limiter(location: str, per_minute: int) -> RequestLimiter:
+    return RequestLimiter(_store(location), per_minute)
 
 
 def _configured_urls(config: Settings) -> set[str]:
@@ -224,7 +224,8 @@ def client_for(endpoint: Endpoint, config: Settings) -> Transport:
     requests count against PLAYGROUND_USER_REQUESTS_PER_MINUTE."""
     client = _guarded(_transport(endpoint, config.request_timeout, config.max_retry_after), config)
     if config.user_requests_per_minute:
-        client = LimitedTransport(client, _limiter(config.user_requests_per_minute), current_owner())
+        client = LimitedTransport(client, _limiter(_location(config), config.user_requests_per_minute),
+                                  current_owner())
     return client
 
 

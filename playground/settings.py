@@ -69,7 +69,7 @@ class Settings:
     judge_max_tokens: int = 32  # the cap on every LLM-judge call of an evaluation
     allowed_users: tuple[str, ...] = ()  # with sign-in: e-mails and @domains (playground.auth); (): anyone
     custom_endpoints: str | None = None  # playground.netguard's policy text; None: by sign-in mode
-    user_requests_per_minute: int | None = None  # per signed-in user, per process; None: no limit
+    user_requests_per_minute: int | None = None  # per signed-in user, over all replicas; None: no limit
     max_image_mb: int = 4  # the largest image a prompt may carry, in megabytes
 
 

@@ -560,12 +560,24 @@ def _move_runs_file_in(tx: Tx) -> None:
                (run_id, owner, created, float(order), name, prompt, *rest))
 
 
+# The per-user request limit (playground.ratelimit), counted here so that replicas count together.
+_BOTH_6 = _statements("""
+CREATE TABLE requests_sent (
+    owner   TEXT NOT NULL,
+    at      {real} NOT NULL                -- time.time() when the request was let through
+);
+CREATE INDEX requests_sent_owner ON requests_sent (owner, at);
+CREATE INDEX requests_sent_at ON requests_sent (at)
+""")
+
+
 MIGRATIONS = (
     Migration(1, "conversations, messages and presets", sqlite=_SQLITE_1, postgresql=_POSTGRES_1),
     Migration(2, "an owner for every conversation and preset", both=_BOTH_2),
     Migration(3, "tool calls and images", sqlite=_SQLITE_3, postgresql=_POSTGRES_3, both=_BOTH_3),
     Migration(4, "casefolded search columns", both=_BOTH_4, then=_fill_search_columns),
     Migration(5, "evaluation runs", both=_BOTH_5, then=_move_runs_file_in),
+    Migration(6, "requests counted for the per-user limit", both=_BOTH_6),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -1,4 +1,5 @@
-"""The per-user request limit: a sliding minute per owner, shared by threads, never sending a refused request."""
+"""The per-user request limit: a sliding minute per owner, counted in the database (SQLite and
+PostgreSQL), shared by threads and by replicas, never sending a refused request."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from playground.errors import PlaygroundError
 from playground.ratelimit import LimitedTransport, RequestLimiter
+from playground.store import Store
 
 
 class Clock:
@@ -18,9 +20,9 @@ class Clock:
         return self.now
 
 
-def test_the_limit_counts_per_owner_over_a_sliding_minute():
+def test_the_limit_counts_per_owner_over_a_sliding_minute(new_store):
     clock = Clock()
-    limiter = RequestLimiter(3, clock)
+    limiter = RequestLimiter(new_store(durable=False), 3, clock)
     for _ in range(3):
         limiter.acquire("alice")
         clock.now += 10
@@ -36,25 +38,26 @@ def test_the_limit_counts_per_owner_over_a_sliding_minute():
     assert limiter.used("alice") == 3
 
 
-def test_threads_of_many_sessions_never_get_more_than_the_limit():
-    limiter = RequestLimiter(50)
+def test_threads_of_many_sessions_on_two_replicas_never_get_more_than_the_limit(new_store):
+    replicas = [RequestLimiter(new_store(durable=False), 50) for _ in range(2)]  # two processes, one database
     granted, start = [], threading.Barrier(8)
 
-    def session():
+    def session(number: int):
         start.wait()
         for _ in range(20):
             try:
-                limiter.acquire("alice")
+                replicas[number % 2].acquire("alice")
                 granted.append(1)
             except PlaygroundError:
                 pass
 
-    threads = [threading.Thread(target=session) for _ in range(8)]
+    threads = [threading.Thread(target=session, args=(number,)) for number in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(granted) == 50
+    assert replicas[0].used("alice") == replicas[1].used("alice") == 50
 
 
 class Recorder:
@@ -75,9 +78,9 @@ class Recorder:
         return "info"
 
 
-def test_a_limited_transport_sends_nothing_once_the_limit_is_reached():
+def test_a_limited_transport_sends_nothing_once_the_limit_is_reached(tmp_path):
     inner = Recorder()
-    client = LimitedTransport(inner, RequestLimiter(2, Clock()), "alice")
+    client = LimitedTransport(inner, RequestLimiter(Store(tmp_path / "playground.db"), 2, Clock()), "alice")
     assert client.stream_chat(["hi"], None) == "stream"
     assert client.complete_chat(["again"], None) == "reply"
     with pytest.raises(PlaygroundError, match="2 requests in the last minute"):
