@@ -1,5 +1,7 @@
 """Conversations that are never lost: every conversation, message, image and preset, per owner,
-in SQLite (a file, the default) or PostgreSQL (PLAYGROUND_DATABASE_URL=postgresql://...).
+in SQLite (a file, the default) or PostgreSQL (PLAYGROUND_DATABASE_URL=postgresql://...). Saved
+evaluation runs (playground.evaluate.runs) and the request limit's counts (playground.ratelimit)
+keep their tables here too, through `Store.database`.
 
 Pure Python, no Streamlit. Invariants the API relies on (each method documents itself):
 
