@@ -57,6 +57,13 @@ def render_message_body(message: Message, actions: Callable[[], None] | None = N
         st.code(message.content, language=None, wrap_lines=True)
     elif message.content:
         st.markdown(without_images(message.content))
+    render_message_extras(message, actions, tools, pending, on_tool_result)
+
+
+def render_message_extras(message: Message, actions: Callable[[], None] | None = None,
+                          tools: Sequence[Mapping[str, Any]] = (), pending: Collection[str] = (),
+                          on_tool_result: Callable[[str, str], None] | None = None) -> None:
+    """A message's bubble below its text: images, tool calls, metrics, actions."""
     if message.images:
         # Bytes go to the browser as media files, never into markdown.
         # Captions are markdown: a name (an imported file's, say) must not fetch or link anything.
@@ -81,16 +88,19 @@ def render_conversation(
     tools: Sequence[Mapping[str, Any]] = (),
     pending: Collection[str] = (),
     on_tool_result: Callable[[str, str], None] | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> None:
-    """The latest `shown` messages, with a button for earlier ones; users' messages can be edited
-    and resent, the last reply regenerated, any copied; the tool calls waiting for a result
-    (`pending` ids) take it."""
+    """Of `messages[start:stop]`, the latest `shown`, with a button for earlier ones; users'
+    messages can be edited and resent, the last reply regenerated, any copied; the tool calls
+    waiting for a result (`pending` ids) take it."""
     last = len(messages) - 1
-    first = max(0, len(messages) - shown)
-    if first:
-        st.button(f"Show earlier messages ({first} hidden)", icon=":material/expand_less:", key=keys.SHOW_EARLIER,
-                  on_click=on_show_earlier)
-    for index, message in enumerate(messages[first:], start=first):
+    stop = len(messages) if stop is None else stop
+    first = max(start, stop - shown)
+    if first > start:
+        st.button(f"Show earlier messages ({first - start} hidden)", icon=":material/expand_less:",
+                  key=keys.SHOW_EARLIER, on_click=on_show_earlier)
+    for index, message in enumerate(messages[first:stop], start=first):
         def actions(index: int = index, message: Message = message) -> None:
             # Filled only when opened: otherwise each message's text would go out twice per rerun.
             with st.container(horizontal=True, gap="small"):

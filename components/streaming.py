@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.conversation import render_message_body, without_images
+from components.conversation import render_message_extras, without_images
 from components.tools import plain
 from playground import state as keys
 from playground.errors import PlaygroundError
@@ -47,15 +47,19 @@ def render_streamed_reply(stream: ChatStream, generation: Any,
     `on_done` runs even when the run is cut short: a click on Stop (or any other widget) makes
     Streamlit raise inside this loop to rerun the script, and the partial reply must survive.
     `generation` (playground.chat) lets the next run wait until it has."""
-    with generation.lock, st.container(key=keys.STREAMING):
+    with generation.lock:
         generation.stream = stream
         finish_reason, error = "stopped", None
-        # The finished message is drawn into `body`, inside the same bubble. Replacing the bubble
-        # itself would send a new block whose first child has the path of the streamed text, and
-        # Streamlit's send queue folds such a delta into the earlier one's place, ahead of its new
-        # parent: the browser then fails with "Cannot set a node at a delta path" and the page is gone.
+        # The bubble is a chat message where the finished reply will be, and the finished text
+        # replaces the streamed one in place. A block put where text was arrives empty, so the
+        # browser would draw the page without that text for a moment; and a block that replaces a
+        # block of another type in the same send makes it fail with "Cannot set a node at a delta
+        # path" (Streamlit's send queue folds a later delta into an earlier one's place).
         with st.chat_message("assistant"):
-            body = st.empty()
+            body, extras = st.empty(), st.empty()
+        streaming = st.empty()
+        with streaming.container(key=keys.STREAMING):  # while it is on the page, Stop shows
+            st.html("<span></span>")  # an empty container is not drawn at all
         try:
             last_drawn = 0.0
             for _ in stream:
@@ -70,5 +74,10 @@ def render_streamed_reply(stream: ChatStream, generation: Any,
             stream.close()
             generation.stream = None
             message = on_done(stream, finish_reason, error)
-        with body.container():
-            render_message_body(message)
+        streaming.empty()
+        if message.content:
+            body.markdown(without_images(message.content))
+        else:
+            body.empty()
+        with extras.container():
+            render_message_extras(message)

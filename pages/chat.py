@@ -5,7 +5,7 @@ import streamlit as st
 import resources
 from components.attachments import render_image_settings, render_prompt_input
 from components.code_view import render_code_view
-from components.conversation import render_conversation, render_message
+from components.conversation import render_conversation
 from components.evaluate import render_save_as_prompt_file
 from components.history import render_export_import, render_history, render_new_chat_button, render_presets
 from components.model_picker import render_custom_endpoint_form, render_model_picker, render_session_token_input
@@ -42,18 +42,25 @@ render_custom_endpoint_form(resources.endpoint_policy(config))
 st.title("Chat")
 st.caption(f"{choice.label} — {choice.endpoint.url}")
 render_code_view(*resources.code_spec(chat, choice, params, check.stream))
-pending = {str(call.get("id")) for call in chat.pending_tool_calls()}
-render_conversation(chat.messages, chat.shown, on_show_earlier=chat.show_earlier,
-                    on_edit=chat.edit_and_resend, on_regenerate=chat.regenerate, tools=params.tools,
-                    pending=pending, on_tool_result=lambda call_id, text: chat.add_tool_result(choice, call_id, text))
-drawn = len(chat.messages)
+
+
+def render_messages(start: int, stop: int, shown: int) -> None:
+    pending = {str(call.get("id")) for call in chat.pending_tool_calls()}
+    render_conversation(chat.messages, shown, on_show_earlier=chat.show_earlier, on_edit=chat.edit_and_resend,
+                        on_regenerate=chat.regenerate, tools=params.tools, pending=pending,
+                        on_tool_result=lambda call_id, text: chat.add_tool_result(choice, call_id, text),
+                        start=start, stop=stop)
+
+
+with st.container():  # the conversation as it was opened (the composer draws what came since)
+    render_messages(0, chat.opened, chat.shown)
 render_stop_button()
 
 
-# A prompt reruns only this fragment, not the sidebar nor the conversation so far: the reply's
-# first token reaches the browser without the rest of the page queued ahead of it. Messages the
-# last full run did not draw (this prompt, or one an error left unanswered) are drawn here, so
-# the prompt stays on the page whatever reruns next. A finished reply reruns the whole page.
+# A prompt reruns only this fragment, not the sidebar nor the conversation as it was opened:
+# the reply's first token reaches the browser without the rest of the page queued ahead of it.
+# The messages added since the conversation was opened are drawn here, in every run, so that
+# each stays at one place on the page (Chat.opened). A finished reply reruns the whole page.
 def take_prompt(text: str, files: list[tuple[str, bytes]]) -> str | None:
     refused = chat.submit_prompt(choice, text, files, max_image_mb=config.max_image_mb, detail=detail)
     if refused is None and chat.conversation_id:
@@ -62,11 +69,10 @@ def take_prompt(text: str, files: list[tuple[str, bytes]]) -> str | None:
 
 
 @st.fragment
-def composer(drawn: int) -> None:
+def composer() -> None:
+    render_messages(chat.opened, len(chat.messages), len(chat.messages))
     render_prompt_input("Message the model", keys.PROMPT, keys.ATTACH_ERROR, config.max_image_mb, take_prompt,
                         submit_mode="disable")
-    for message in chat.messages[drawn:]:
-        render_message(message)
 
     if chat.take_send() and chat.awaiting_reply:
         blocked = [problem.message for problem in problems]
@@ -97,7 +103,7 @@ def composer(drawn: int) -> None:
             st.button("Retry", icon=":material/refresh:", on_click=chat.request_retry)
 
 
-composer(drawn)
+composer()
 
 with rate_meter:
     render_rate_limits(resources.rate_limit_reading(choice.endpoint, choice.model), choice.endpoint.label)

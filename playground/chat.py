@@ -128,6 +128,14 @@ class Chat:
     def show_earlier(self) -> None:
         self.state[keys.SHOWN] = self.state[keys.SHOWN] + SHOWN_STEP
 
+    @property
+    def opened(self) -> int:
+        """How many messages the conversation had when it was opened here. The page draws those
+        in its body and the chat fragment draws the rest, at the same place in every script run:
+        were a new message moved from the fragment to the body, the browser would take it off
+        the page for a moment while the body's copy arrives."""
+        return min(self.state[keys.DRAWN], len(self.messages))
+
     # -- the setup: system prompt and parameters ----------------------------------------------------
 
     def setup(self, choice: ModelChoice) -> dict[str, Any]:
@@ -177,6 +185,7 @@ class Chat:
         self.new()
         self.state[keys.CONVERSATION_ID] = conversation.id
         self.state[keys.MESSAGES] = list(conversation.messages)
+        self.state[keys.DRAWN] = len(conversation.messages)
         self.apply_setup(conversation.setup)
         provider = conversation.setup.get("provider")
         if isinstance(provider, str):
@@ -263,7 +272,7 @@ class Chat:
         if self.conversation_id and message.id is not None:
             self.store.edit_message(self.conversation_id, message.id, text, drop_following=True)
         message.content = text
-        self.state[keys.MESSAGES] = self.messages[:index + 1]
+        self._keep(index + 1)
         self.request_retry()
 
     def regenerate(self) -> None:
@@ -272,8 +281,13 @@ class Chat:
         if len(messages) >= 2 and messages[-1].role == "assistant":
             if self.conversation_id and messages[-2].id is not None:
                 self.store.truncate_after(self.conversation_id, messages[-2].id)
-            self.state[keys.MESSAGES] = messages[:-1]
+            self._keep(len(messages) - 1)
             self.request_retry()
+
+    def _keep(self, count: int) -> None:
+        """Drop every message after the first `count` (the store is the caller's to change)."""
+        self.state[keys.MESSAGES] = self.messages[:count]
+        self.state[keys.DRAWN] = min(self.state[keys.DRAWN], count)
 
     # -- a reply streaming across script runs -------------------------------------------------------
 

@@ -11,7 +11,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.support.app_server import chromium_page, running_app
+from tests.support.app_server import chromium_page, idle, running_app
+from tests.support.browser_tree import gaps, received
 from tests.support.fake_service import FakeService, Reply, chunk
 from tests.support.github_models import CONTENT_FILTER_400, DAILY_LIMIT_429, TOKENS_LIMIT_413, streamed_reply
 
@@ -102,3 +103,28 @@ def test_the_prompt_stays_on_the_page_through_a_run_of_errors(endpoint, tmp_path
             expect(reply).to_contain_text("broke off mid-reply", timeout=30_000)
             assert page.evaluate("window.__missing") == []
             expect(page.get_by_test_id("stChatMessage").first).to_contain_text(prompt)
+
+
+def test_no_message_the_browser_receives_takes_a_prompt_off_the_page(endpoint, tmp_path):
+    """Every message the browser receives through a session (a reply, a 429 and Retry, a reply),
+    applied in order as the browser applies them (tests/support/browser_tree.py): once a prompt is
+    on the page, none takes it off, not even for the moment between two of them. A full page run
+    that drew the fragment's new messages at another place did, after every reply."""
+    script = [streamed_reply("First answer."), DAILY_LIMIT_429, streamed_reply("Second answer.")]
+    with FakeService({"/chat/completions": script}) as fake:
+        env = {"PLAYGROUND_LOCAL_PORT": str(endpoint.port), "AZURE_INFERENCE_ENDPOINT": fake.url,
+               "AZURE_INFERENCE_CREDENTIAL": "azure-key-123"}
+        with running_app(env, tmp_path / "app.log") as url, chromium_page() as page:
+            messages = received(page)
+            page.goto(url)
+            send(page, "The first prompt")
+            expect(page.get_by_test_id("stChatMessage").nth(1)).to_contain_text("First answer.", timeout=30_000)
+            idle(page)
+            send(page, "The second prompt")
+            expect(page.get_by_test_id("stAlert").filter(has_text="throttling")).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="Retry").click()
+            expect(page.get_by_test_id("stChatMessage").nth(3)).to_contain_text("Second answer.", timeout=30_000)
+            idle(page)
+    assert sum(m.WhichOneof("type") == "script_finished" for m in messages) >= 5  # the session was seen
+    for prompt in ("The first prompt", "The second prompt", "First answer."):
+        assert gaps(messages, prompt) == [], prompt

@@ -6,12 +6,13 @@ as frontend/lib/src/render-tree/AppRoot.ts does: an element or block goes at its
 block that replaces a block of the same type keeps its children, of another type starts empty; a
 path through a missing node, or an index past the end, is an error that unmounts the whole page
 ("Cannot set a node at a delta path"). Messages are captured under streamlit.testing, where one run
-is one flush, the case in which the most deltas are folded.
+is one flush, the case in which the most deltas are folded, or from a real browser's websocket
+(`received`), where `gaps` finds the moments a text the user was reading was off the page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -37,9 +38,15 @@ def _text(msg: ForwardMsg) -> str:
     return getattr(getattr(element, kind), "body", "") if kind else ""
 
 
-def apply(messages: list[ForwardMsg]) -> Node:
-    """The tree one run's messages build from an empty page; BrowserError where the browser fails."""
-    root = Node("root", [Node("main"), Node("sidebar"), Node("event"), Node("bottom")])
+def empty_page() -> Node:
+    return Node("root", [Node("main"), Node("sidebar"), Node("event"), Node("bottom")])
+
+
+def apply(messages: list[ForwardMsg], root: Node | None = None,
+          after_each: Callable[[int, Node], None] | None = None) -> Node:
+    """The tree `messages` build on `root` (default: an empty page), calling `after_each(number,
+    root)` after every delta placed; BrowserError where the browser fails."""
+    root = root or empty_page()
     for number, msg in enumerate(messages):
         kind = msg.delta.WhichOneof("type") if msg.HasField("delta") else None
         if kind not in ("new_element", "add_block"):
@@ -63,6 +70,8 @@ def apply(messages: list[ForwardMsg]) -> Node:
             parent.children.append(node)
         else:
             parent.children[index] = node
+        if after_each:
+            after_each(number, root)
     return root
 
 
@@ -96,3 +105,32 @@ def recorded_runs() -> Iterator[list[list[ForwardMsg]]]:
     finally:
         ForwardMsgQueue.clear = clear  # type: ignore[method-assign]
         local_script_runner.parse_tree_from_messages = parse
+
+
+def received(page) -> list[ForwardMsg]:
+    """Every message the Streamlit server sends `page` from now on, in order (filled as they come)."""
+    messages: list[ForwardMsg] = []
+
+    def on_frame(payload: bytes | str) -> None:
+        if isinstance(payload, bytes):
+            messages.append(ForwardMsg.FromString(payload))
+
+    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    return messages
+
+
+def gaps(messages: list[ForwardMsg], text: str) -> list[int]:
+    """The deltas after which `text`, once in the page's main area, was not in it: the moments
+    the browser would draw the page without it."""
+    found: list[int] = []
+    seen = False
+
+    def check(number: int, root: Node) -> None:
+        nonlocal seen
+        shown = any(text in piece for piece in texts(root.children[0]))
+        if seen and not shown:
+            found.append(number)
+        seen = seen or shown
+
+    apply(messages, after_each=check)
+    return found
