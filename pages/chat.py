@@ -95,6 +95,7 @@ def composer() -> None:
             except PlaygroundError as error:
                 chat.fail(error.message)
             else:
+                chat.fold()
                 st.rerun()  # the whole page: the reply with its actions, the history, the rate limits, View code
 
     if chat.error:

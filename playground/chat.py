@@ -136,6 +136,13 @@ class Chat:
         the page for a moment while the body's copy arrives."""
         return min(self.state[keys.DRAWN], len(self.messages))
 
+    def fold(self) -> None:
+        """After a reply, when the fragment holds more than SHOWN_STEP messages, give all but the
+        latest two to the page body, where "Show earlier" limits what each run draws. The latest
+        prompt and reply stay drawn in the fragment, so they never leave the page."""
+        if len(self.messages) - self.opened > SHOWN_STEP:
+            self.state[keys.DRAWN] = len(self.messages) - 2
+
     # -- the setup: system prompt and parameters ----------------------------------------------------
 
     def setup(self, choice: ModelChoice) -> dict[str, Any]:
