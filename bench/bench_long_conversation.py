@@ -116,10 +116,9 @@ def apptest_reruns(messages: list[dict], reruns: int, port: int,
     os.environ["PLAYGROUND_DB_PATH"] = str(work / "apptest.db")
     page = str(ROOT / "pages" / "chat.py")
     long_page, all_page, empty_page = (AppTest.from_file(page, default_timeout=120) for _ in range(3))
-    for at in (long_page, all_page):  # as Chat.open leaves them: the page body draws the conversation
+    for at in (long_page, all_page):
         at.session_state["chat_messages"] = [Message(m["role"], m["content"], metrics=m.get("metrics"))
                                              for m in messages]
-        at.session_state[state.DRAWN] = len(messages)
     all_page.session_state[state.SHOWN] = len(messages)
     for at in (long_page, all_page, empty_page):  # first runs: imports, cached resources
         at.run()

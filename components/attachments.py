@@ -22,9 +22,10 @@ def image_placeholder(placeholder: str, max_mb: int) -> str:
 
 
 def render_prompt_input(placeholder: str, key: str, error_key: str, max_mb: int, on_prompt: OnPrompt,
-                        where: Any = st.bottom, **options: Any) -> None:
+                        where: Any = st.bottom, **options: Any) -> str | None:
     """A chat input taking text and several images. `on_prompt` runs on submit; when it refuses
-    (a file too large, not an image...), its reason is shown and the text goes back in the box."""
+    (a file too large, not an image...), the text goes back in the box and the reason is
+    returned, for the caller to show (see render_refusal)."""
     ss = st.session_state
 
     def submitted() -> None:
@@ -40,7 +41,10 @@ def render_prompt_input(placeholder: str, key: str, error_key: str, max_mb: int,
 
     where.chat_input(image_placeholder(placeholder, max_mb), key=key, accept_file="multiple",
                      file_type=list(IMAGE_EXTENSIONS), max_upload_size=max_mb, on_submit=submitted, **options)
-    problem = ss.pop(error_key, None)
+    return ss.pop(error_key, None)
+
+
+def render_refusal(problem: str | None) -> None:
     if problem:
         st.warning(problem, icon=":material/image_not_supported:")
 

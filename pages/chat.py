@@ -3,9 +3,9 @@
 import streamlit as st
 
 import resources
-from components.attachments import render_image_settings, render_prompt_input
+from components.attachments import render_image_settings, render_prompt_input, render_refusal
 from components.code_view import render_code_view
-from components.conversation import render_conversation
+from components.conversation import render_conversation, render_message
 from components.evaluate import render_save_as_prompt_file
 from components.history import render_export_import, render_history, render_new_chat_button, render_presets
 from components.model_picker import render_custom_endpoint_form, render_model_picker, render_session_token_input
@@ -44,23 +44,19 @@ st.caption(f"{choice.label} — {choice.endpoint.url}")
 render_code_view(*resources.code_spec(chat, choice, params, check.stream))
 
 
-def render_messages(start: int, stop: int, shown: int) -> None:
+with st.container():  # one block, so that what follows keeps its place as the conversation grows
     pending = {str(call.get("id")) for call in chat.pending_tool_calls()}
-    render_conversation(chat.messages, shown, on_show_earlier=chat.show_earlier, on_edit=chat.edit_and_resend,
+    render_conversation(chat.messages, chat.shown, on_show_earlier=chat.show_earlier, on_edit=chat.edit_and_resend,
                         on_regenerate=chat.regenerate, tools=params.tools, pending=pending,
-                        on_tool_result=lambda call_id, text: chat.add_tool_result(choice, call_id, text),
-                        start=start, stop=stop)
-
-
-with st.container():  # the conversation as it was opened (the composer draws what came since)
-    render_messages(0, chat.opened, chat.shown)
+                        on_tool_result=lambda call_id, text: chat.add_tool_result(choice, call_id, text))
 render_stop_button()
 
 
-# A prompt reruns only this fragment, not the sidebar nor the conversation as it was opened:
-# the reply's first token reaches the browser without the rest of the page queued ahead of it.
-# The messages added since the conversation was opened are drawn here, in every run, so that
-# each stays at one place on the page (Chat.opened). A finished reply reruns the whole page.
+# A prompt reruns only this fragment, not the sidebar nor the conversation so far: the reply's
+# first token reaches the browser without the rest of the page queued ahead of it. Messages the
+# last full run did not draw (this prompt, or one an error left unanswered) are drawn here. A
+# finished reply reruns the whole page, which draws them in the conversation above first and
+# then empties this fragment's one slot: never a moment without the prompt on the page.
 def take_prompt(text: str, files: list[tuple[str, bytes]]) -> str | None:
     refused = chat.submit_prompt(choice, text, files, max_image_mb=config.max_image_mb, detail=detail)
     if refused is None and chat.conversation_id:
@@ -69,42 +65,50 @@ def take_prompt(text: str, files: list[tuple[str, bytes]]) -> str | None:
 
 
 @st.fragment
-def composer() -> None:
-    render_messages(chat.opened, len(chat.messages), len(chat.messages))
-    render_prompt_input("Message the model", keys.PROMPT, keys.ATTACH_ERROR, config.max_image_mb, take_prompt,
-                        submit_mode="disable")
+def composer(drawn: int) -> None:
+    slot = st.empty()
+    refused = render_prompt_input("Message the model", keys.PROMPT, keys.ATTACH_ERROR, config.max_image_mb,
+                                  take_prompt, submit_mode="disable")
+    if not (chat.messages[drawn:] or chat.sending or chat.error or refused):
+        slot.empty()
+        return
+    with slot.container():
+        for message in chat.messages[drawn:]:
+            render_message(message)
+        if chat.take_send() and chat.awaiting_reply:
+            send()
+        if chat.error:
+            st.error(chat.error, icon=":material/error:")
+            if chat.awaiting_reply:
+                st.button("Retry", icon=":material/refresh:", on_click=chat.request_retry)
+        render_refusal(refused)
 
-    if chat.take_send() and chat.awaiting_reply:
-        blocked = [problem.message for problem in problems]
-        if unseen := images_problem(choice, st.session_state[keys.VISION], chat.messages):
-            blocked.append(unseen)
-        if blocked:
-            chat.fail("Not sent. " + " ".join(blocked))
+
+def send() -> None:
+    blocked = [problem.message for problem in problems]
+    if unseen := images_problem(choice, st.session_state[keys.VISION], chat.messages):
+        blocked.append(unseen)
+    if blocked:
+        chat.fail("Not sent. " + " ".join(blocked))
+        return
+    recorder = chat.begin_reply(choice, expect_json=params.response_format is not None)
+    client = resources.client_for(choice.endpoint, config)
+    on_headers = resources.rate_limit_hook(choice.endpoint, choice.model)
+    try:
+        if check.stream:
+            stream = client.stream_chat(chat.request(), params, choice.model, on_headers=on_headers)
+            render_streamed_reply(stream, chat.generation(), on_done=recorder.finish)
         else:
-            recorder = chat.begin_reply(choice, expect_json=params.response_format is not None)
-            client = resources.client_for(choice.endpoint, config)
-            on_headers = resources.rate_limit_hook(choice.endpoint, choice.model)
-            try:
-                if check.stream:
-                    stream = client.stream_chat(chat.request(), params, choice.model, on_headers=on_headers)
-                    render_streamed_reply(stream, chat.generation(), on_done=recorder.finish)
-                else:
-                    with st.spinner("Waiting for the whole reply (it cannot stream)…"):
-                        reply = client.complete_chat(chat.request(), params, choice.model, on_headers=on_headers)
-                    recorder.finish(reply, reply.finish_reason)
-            except PlaygroundError as error:
-                chat.fail(error.message)
-            else:
-                chat.fold()
-                st.rerun()  # the whole page: the reply with its actions, the history, the rate limits, View code
-
-    if chat.error:
-        st.error(chat.error, icon=":material/error:")
-        if chat.awaiting_reply:
-            st.button("Retry", icon=":material/refresh:", on_click=chat.request_retry)
+            with st.spinner("Waiting for the whole reply (it cannot stream)…"):
+                reply = client.complete_chat(chat.request(), params, choice.model, on_headers=on_headers)
+            recorder.finish(reply, reply.finish_reason)
+    except PlaygroundError as error:
+        chat.fail(error.message)
+    else:
+        st.rerun()  # the whole page: the reply with its actions, the history, the rate limits, View code
 
 
-composer()
+composer(len(chat.messages))
 
 with rate_meter:
     render_rate_limits(resources.rate_limit_reading(choice.endpoint, choice.model), choice.endpoint.label)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import resources
-from components.attachments import render_columns_image_settings, render_prompt_input
+from components.attachments import render_columns_image_settings, render_prompt_input, render_refusal
 from components.compare import (
     render_column_model,
     render_column_parameters,
@@ -66,11 +66,12 @@ def column_requests(history: list) -> list[ColumnRequest]:
 
 history = ss[keys.COMPARE_HISTORY]  # this run's list: New comparison replaces it, never empties it
 run = ss.get(keys.COMPARE_RUN)  # workers outlive a rerun (Stop, any widget): this run draws them again
-render_prompt_input("Message every column", keys.COMPARE_PROMPT, keys.COMPARE_ATTACH_ERROR, config.max_image_mb,
-                    lambda text, files: compare.take_prompt(ss, setups, ss[keys.COMPARE_HISTORY], text, files,
-                                                            max_image_mb=config.max_image_mb,
-                                                            detail=detail),
-                    where=st)
+refused = render_prompt_input("Message every column", keys.COMPARE_PROMPT, keys.COMPARE_ATTACH_ERROR,
+                              config.max_image_mb,
+                              lambda text, files: compare.take_prompt(ss, setups, ss[keys.COMPARE_HISTORY], text, files,
+                                                                      max_image_mb=config.max_image_mb, detail=detail),
+                              where=st)
+render_refusal(refused)
 prompt, images = ss.pop(keys.COMPARE_ACCEPTED, (None, ()))
 if prompt is not None and run is not None:  # a new prompt ends the comparison still streaming
     run.cancel()

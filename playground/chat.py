@@ -34,7 +34,7 @@ SHOWN_STEP = 40  # drawing every message of a long conversation on each rerun is
 def defaults() -> dict[str, Any]:
     """Every Chat key's starting value."""
     return {
-        keys.MESSAGES: [], keys.ERROR: None, keys.CONVERSATION_ID: None, keys.SHOWN: SHOWN_STEP, keys.DRAWN: 0,
+        keys.MESSAGES: [], keys.ERROR: None, keys.CONVERSATION_ID: None, keys.SHOWN: SHOWN_STEP,
         keys.SYSTEM_PROMPT: DEFAULT_SYSTEM_PROMPT,
         **{keys.CHAT + p.name: p.default for p in PARAMETERS},
         **{keys.CHAT + name: value for name, value in MORE_DEFAULTS.items()},
@@ -128,21 +128,6 @@ class Chat:
     def show_earlier(self) -> None:
         self.state[keys.SHOWN] = self.state[keys.SHOWN] + SHOWN_STEP
 
-    @property
-    def opened(self) -> int:
-        """How many messages the conversation had when it was opened here. The page draws those
-        in its body and the chat fragment draws the rest, at the same place in every script run:
-        were a new message moved from the fragment to the body, the browser would take it off
-        the page for a moment while the body's copy arrives."""
-        return min(self.state[keys.DRAWN], len(self.messages))
-
-    def fold(self) -> None:
-        """After a reply, when the fragment holds more than SHOWN_STEP messages, give all but the
-        latest two to the page body, where "Show earlier" limits what each run draws. The latest
-        prompt and reply stay drawn in the fragment, so they never leave the page."""
-        if len(self.messages) - self.opened > SHOWN_STEP:
-            self.state[keys.DRAWN] = len(self.messages) - 2
-
     # -- the setup: system prompt and parameters ----------------------------------------------------
 
     def setup(self, choice: ModelChoice) -> dict[str, Any]:
@@ -177,7 +162,7 @@ class Chat:
 
     def new(self) -> None:
         self.state.update({keys.MESSAGES: [], keys.ERROR: None, keys.CONVERSATION_ID: None,
-                           keys.SHOWN: SHOWN_STEP, keys.DRAWN: 0})
+                           keys.SHOWN: SHOWN_STEP})
 
     def open(self, conversation_id: str) -> str | None:
         """Show a stored conversation with the setup it was made with. Returns its kind
@@ -192,7 +177,6 @@ class Chat:
         self.new()
         self.state[keys.CONVERSATION_ID] = conversation.id
         self.state[keys.MESSAGES] = list(conversation.messages)
-        self.state[keys.DRAWN] = len(conversation.messages)
         self.apply_setup(conversation.setup)
         provider = conversation.setup.get("provider")
         if isinstance(provider, str):
@@ -258,6 +242,11 @@ class Chat:
                 break
         return []
 
+    @property
+    def sending(self) -> bool:
+        """Whether this run is to send the conversation (see take_send), before it is taken."""
+        return bool(self.state.get(keys.RETRY, False))
+
     def take_send(self) -> bool:
         """Whether this run must send the conversation (a new prompt, Retry, Edit, Regenerate)."""
         return bool(self.state.pop(keys.RETRY, False))
@@ -294,7 +283,6 @@ class Chat:
     def _keep(self, count: int) -> None:
         """Drop every message after the first `count` (the store is the caller's to change)."""
         self.state[keys.MESSAGES] = self.messages[:count]
-        self.state[keys.DRAWN] = min(self.state[keys.DRAWN], count)
 
     # -- a reply streaming across script runs -------------------------------------------------------
 

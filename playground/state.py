@@ -33,7 +33,6 @@ RETRY = "chat_retry"  # set by Retry, Edit and Regenerate: send the conversation
 GENERATION = "chat_generation"  # the reply being streamed in this session, if any
 CONVERSATION_ID = "chat_conversation_id"  # the stored conversation shown, once it has a first message
 SHOWN = "chat_shown"  # how many of the latest messages the page draws
-DRAWN = "chat_drawn"  # how many messages the conversation had when opened (Chat.opened)
 SYSTEM_PROMPT = "chat_system_prompt"
 STOP = "chat_stop"
 STREAMING = "chat_streaming"  # the container a reply streams into, only while it streams

@@ -185,33 +185,6 @@ def test_a_reopened_conversation_shows_its_images_and_tool_messages(tmp_path):
     assert chat.awaiting_reply  # the result was saved but the model never continued: Retry sends it
 
 
-def reply(text: str) -> Reply:
-    return Reply(texts=(text,), finish_reasons=("stop",), logprobs=(None,), prompt_tokens=3, completion_tokens=2,
-                 elapsed=0.01)
-
-
-def test_messages_added_here_stay_with_the_fragment_until_there_are_many(tmp_path):
-    store = Store(tmp_path / "playground.db")
-    cid = store.create_conversation({})
-    for n in range(3):
-        store.add_message(cid, "user", f"question {n}")
-        store.add_message(cid, "assistant", f"answer {n}")
-    chat = Chat({}, store)
-    chat.open(cid)
-    assert chat.opened == 6  # the page body draws what the conversation held when opened
-    for n in range(3, 24):
-        assert submit(chat, f"question {n}") is None
-        chat.begin_reply(CUSTOM_CHOICE).finish(reply(f"answer {n}"), "stop")
-        chat.fold()
-        assert chat.opened == (6 if n < 23 else 46)  # 42 new ones: all but the latest two move to the body
-    chat.regenerate()
-    assert len(chat.messages) == 47 and chat.opened == 46
-    chat.edit_and_resend(0, "question zero")
-    assert len(chat.messages) == 1 and chat.opened == 1  # a truncation takes the body's part with it
-    chat.new()
-    assert chat.opened == 0
-
-
 # -- over HTTP, through both transports ----------------------------------------------------------
 # No vision or tool-calling model is reachable here: a local server (tests/fake_service.py)
 # reproduces one's wire behaviour, recording each body and streaming OpenAI-style chunks.
