@@ -45,19 +45,12 @@ def render_message(message: Message, actions: Callable[[], None] | None = None,
     a call whose id is in `pending` gets a box for its result, sent with `on_tool_result`."""
     with st.chat_message("assistant" if message.role == "tool" else message.role,
                          avatar=":material/build:" if message.role == "tool" else None):
-        render_message_body(message, actions, tools, pending, on_tool_result)
-
-
-def render_message_body(message: Message, actions: Callable[[], None] | None = None,
-                        tools: Sequence[Mapping[str, Any]] = (), pending: Collection[str] = (),
-                        on_tool_result: Callable[[str, str], None] | None = None) -> None:
-    """What is inside a message's bubble (see render_message)."""
-    if message.role == "tool":
-        st.caption(f"Tool result for call `{message.tool_call_id}`")
-        st.code(message.content, language=None, wrap_lines=True)
-    elif message.content:
-        st.markdown(without_images(message.content))
-    render_message_extras(message, actions, tools, pending, on_tool_result)
+        if message.role == "tool":
+            st.caption(f"Tool result for call `{message.tool_call_id}`")
+            st.code(message.content, language=None, wrap_lines=True)
+        elif message.content:
+            st.markdown(without_images(message.content))
+        render_message_extras(message, actions, tools, pending, on_tool_result)
 
 
 def render_message_extras(message: Message, actions: Callable[[], None] | None = None,
@@ -88,19 +81,16 @@ def render_conversation(
     tools: Sequence[Mapping[str, Any]] = (),
     pending: Collection[str] = (),
     on_tool_result: Callable[[str, str], None] | None = None,
-    start: int = 0,
-    stop: int | None = None,
 ) -> None:
-    """Of `messages[start:stop]`, the latest `shown`, with a button for earlier ones; users'
-    messages can be edited and resent, the last reply regenerated, any copied; the tool calls
-    waiting for a result (`pending` ids) take it."""
+    """The latest `shown` messages, with a button for earlier ones; users' messages can be edited
+    and resent, the last reply regenerated, any copied; the tool calls waiting for a result
+    (`pending` ids) take it."""
     last = len(messages) - 1
-    stop = len(messages) if stop is None else stop
-    first = max(start, stop - shown)
-    if first > start:
-        st.button(f"Show earlier messages ({first - start} hidden)", icon=":material/expand_less:",
-                  key=keys.SHOW_EARLIER, on_click=on_show_earlier)
-    for index, message in enumerate(messages[first:stop], start=first):
+    first = max(0, len(messages) - shown)
+    if first:
+        st.button(f"Show earlier messages ({first} hidden)", icon=":material/expand_less:", key=keys.SHOW_EARLIER,
+                  on_click=on_show_earlier)
+    for index, message in enumerate(messages[first:], start=first):
         def actions(index: int = index, message: Message = message) -> None:
             # Filled only when opened: otherwise each message's text would go out twice per rerun.
             with st.container(horizontal=True, gap="small"):

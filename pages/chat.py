@@ -42,8 +42,6 @@ render_custom_endpoint_form(resources.endpoint_policy(config))
 st.title("Chat")
 st.caption(f"{choice.label} — {choice.endpoint.url}")
 render_code_view(*resources.code_spec(chat, choice, params, check.stream))
-
-
 with st.container():  # one block, so that what follows keeps its place as the conversation grows
     pending = {str(call.get("id")) for call in chat.pending_tool_calls()}
     render_conversation(chat.messages, chat.shown, on_show_earlier=chat.show_earlier, on_edit=chat.edit_and_resend,

@@ -268,7 +268,7 @@ class Chat:
         if self.conversation_id and message.id is not None:
             self.store.edit_message(self.conversation_id, message.id, text, drop_following=True)
         message.content = text
-        self._keep(index + 1)
+        self.state[keys.MESSAGES] = self.messages[:index + 1]
         self.request_retry()
 
     def regenerate(self) -> None:
@@ -277,12 +277,8 @@ class Chat:
         if len(messages) >= 2 and messages[-1].role == "assistant":
             if self.conversation_id and messages[-2].id is not None:
                 self.store.truncate_after(self.conversation_id, messages[-2].id)
-            self._keep(len(messages) - 1)
+            self.state[keys.MESSAGES] = messages[:-1]
             self.request_retry()
-
-    def _keep(self, count: int) -> None:
-        """Drop every message after the first `count` (the store is the caller's to change)."""
-        self.state[keys.MESSAGES] = self.messages[:count]
 
     # -- a reply streaming across script runs -------------------------------------------------------
 
