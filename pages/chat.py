@@ -64,13 +64,14 @@ def take_prompt(text: str, files: list[tuple[str, bytes]]) -> str | None:
 
 @st.fragment
 def composer(drawn: int) -> None:
-    slot = st.empty()
     refused = render_prompt_input("Message the model", keys.PROMPT, keys.ATTACH_ERROR, config.max_image_mb,
                                   take_prompt, submit_mode="disable")
+    # The one slot is written once per run, as nothing or as one block: an empty placeholder put
+    # first and filled after could reach the browser on its own and take the prompt off the page.
     if not (chat.messages[drawn:] or chat.sending or chat.error or refused):
-        slot.empty()
+        st.empty()
         return
-    with slot.container():
+    with st.container():
         for message in chat.messages[drawn:]:
             render_message(message)
         if chat.take_send() and chat.awaiting_reply:
