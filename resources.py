@@ -24,7 +24,7 @@ from playground.auth import AllowList, AuthConfigError, SignInOption, User, sign
 from playground.catalog import ListingCache, fetch_catalog, github_builtin_models
 from playground.chat import Chat
 from playground.client import ChatClient, Endpoint, PlaygroundError, Transport
-from playground.embedded import EmbeddedEndpoint, ensure_embedded_endpoint
+from playground.embedded import EmbeddedEndpoint, SupervisedTransport, ensure_embedded_endpoint
 from playground.evaluate.runs import RunStore
 from playground.netguard import OFF, EndpointPolicy, GuardedTransport
 from playground.providers import (
@@ -37,7 +37,7 @@ from playground.providers import (
     offline_cards,
 )
 from playground.ratelimit import LimitedTransport, RequestLimiter
-from playground.settings import Secret, Settings, SettingsError, load_settings
+from playground.settings import Secret, Settings, SettingsError, load_settings, user_storage_bytes
 from playground.store import DEFAULT_DB_PATH, LOCAL_OWNER, OwnerStore, Store, open_store
 from playground.transports.base import HeadersHook, RateLimits, rate_limits
 from playground.types import OPENAI, ChatParams
@@ -122,10 +122,28 @@ def providers(config: Settings) -> list[Provider]:
     except PlaygroundError as error:
         st.error(error.message)
         st.stop()
+    _embedded_notice(embedded)
     ss = st.session_state
     custom = tuple(ss.get(keys.CUSTOM_ENDPOINTS, ())) if endpoint_policy(config).mode != OFF else ()
     return configured_providers(config, embedded.url, ss.get(keys.SESSION_TOKEN), custom,
                                 embedded_model=embedded.model_name)
+
+
+def _embedded_notice(embedded: EmbeddedEndpoint) -> None:
+    """Tell this session what happened to the embedded model since it last looked: restarted
+    after a crash (the app restarts the one it started, see playground.embedded), restarting
+    now, or left down after a crash loop."""
+    ss = st.session_state
+    if embedded.failure:
+        st.error(embedded.failure, icon=":material/error:")
+    elif embedded.restarting:
+        st.info("The local model stopped and is restarting; a prompt sent now waits for it.",
+                icon=":material/restart_alt:")
+    seen = ss.get(keys.EMBEDDED_RESTARTS)
+    if seen is not None and embedded.restarts > seen:
+        st.toast("The local model restarted after it stopped (the terminal says why). Your conversation is "
+                 "unchanged.", icon=":material/restart_alt:", duration="long")
+    ss[keys.EMBEDDED_RESTARTS] = embedded.restarts
 
 
 LIST_TIMEOUT = 10.0  # a model list is small: a slow one should not hold the sidebar for long
@@ -157,7 +175,7 @@ def catalog_loader(config: Settings) -> Callable[[Provider], ModelListing]:
             return ModelListing(cards=tuple(cards or ()), source=f"GitHub Models' catalog ({base}/catalog/models)")
         if not provider.lists_models:
             return ModelListing()
-        client = _guarded(_transport(endpoint, LIST_TIMEOUT, 0.0), config)
+        client = _guarded(endpoint, LIST_TIMEOUT, 0.0, config)
         entries, error = _listing_cache().get(_endpoint_digest(endpoint, "models"), client.list_models)
         if error is not None:
             return ModelListing(cards=offline_cards(provider), offline_reason=error.message)
@@ -195,8 +213,10 @@ def rate_limit_reading(endpoint: Endpoint, model: str | None) -> tuple[RateLimit
 
 # Keys take part in the cache key only as a digest.
 @st.cache_resource(show_spinner=False, hash_funcs={Secret: _digest})
-def _transport(endpoint: Endpoint, read_timeout: float, max_retry_after: float) -> Transport:
-    return ChatClient(endpoint, read_timeout=read_timeout, max_retry_after=max_retry_after)
+def _transport(endpoint: Endpoint, read_timeout: float, max_retry_after: float,
+               policy: EndpointPolicy | None = None) -> Transport:
+    return ChatClient(endpoint, read_timeout=read_timeout, max_retry_after=max_retry_after,
+                      guard=policy.addresses if policy else None)
 
 
 @st.cache_resource
@@ -210,19 +230,26 @@ def _configured_urls(config: Settings) -> set[str]:
     return {p.endpoint.url for p in configured_providers(config, embedded.url)}
 
 
-def _guarded(client: Any, config: Settings) -> Any:
+def _guarded(endpoint: Endpoint, read_timeout: float, max_retry_after: float, config: Settings) -> Any:
     """An endpoint the deployment did not configure (a user added it) is re-checked against
-    PLAYGROUND_CUSTOM_ENDPOINTS before every call: its name may resolve elsewhere by now."""
-    if client.endpoint.url in _configured_urls(config):
-        return client
-    return GuardedTransport(client, endpoint_policy(config))
+    PLAYGROUND_CUSTOM_ENDPOINTS before every call, and its transport connects only to addresses
+    it has just checked (its name may resolve elsewhere by now) and sends none of the deployment's
+    identity (OPENAI_ORG_ID, OPENAI_PROJECT_ID...)."""
+    if endpoint.url in _configured_urls(config):
+        return _transport(endpoint, read_timeout, max_retry_after)
+    policy = endpoint_policy(config)
+    return GuardedTransport(_transport(endpoint, read_timeout, max_retry_after, policy), policy)
 
 
 def client_for(endpoint: Endpoint, config: Settings) -> Transport:
     """The transport for `endpoint`, as this user may use it: an endpoint the deployment did not
     configure is re-checked against PLAYGROUND_CUSTOM_ENDPOINTS before every call, and chat
     requests count against PLAYGROUND_USER_REQUESTS_PER_MINUTE."""
-    client = _guarded(_transport(endpoint, config.request_timeout, config.max_retry_after), config)
+    client = _guarded(endpoint, config.request_timeout, config.max_retry_after, config)
+    embedded = _embedded(config.local_host, config.local_port, config.local_threads, config.local_parallel,
+                         config.local_model, config)
+    if embedded.supervised and endpoint.url == embedded.url:  # waits for a restart under way
+        client = SupervisedTransport(client, embedded)
     if config.user_requests_per_minute:
         client = LimitedTransport(client, _limiter(_location(config), config.user_requests_per_minute),
                                   current_owner())
@@ -238,8 +265,10 @@ def _store(location: str) -> Store:
 
 def store(config: Settings) -> OwnerStore:
     """This user's part of the conversation database, which every session of this process
-    shares (see playground.store): PLAYGROUND_DATABASE_URL, else the SQLite file."""
-    return _store(_location(config)).scoped(current_owner())
+    shares (see playground.store): PLAYGROUND_DATABASE_URL, else the SQLite file; what they may
+    keep in it is PLAYGROUND_USER_STORAGE_MB."""
+    budget = user_storage_bytes(config, signed_in=sign_in() is not None)
+    return _store(_location(config)).scoped(current_owner(), storage_budget=budget)
 
 
 def _location(config: Settings) -> str:

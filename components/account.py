@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.history import plain
+from components.plain_text import plain
 from playground.auth import SignInOption, User
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.plain_text import plain
 from playground import state as keys
 from playground.messages import DETAILS, IMAGE_EXTENSIONS
 from playground.providers import ModelChoice
@@ -45,8 +46,8 @@ def render_prompt_input(placeholder: str, key: str, error_key: str, max_mb: int,
 
 
 def render_refusal(problem: str | None) -> None:
-    if problem:
-        st.warning(problem, icon=":material/image_not_supported:")
+    if problem:  # it names the file, or the functions a model's calls wait for
+        st.warning(plain(problem), icon=":material/image_not_supported:")
 
 
 def _vision_input(choice: ModelChoice, label: str = "This model accepts images") -> None:
@@ -81,7 +82,7 @@ def render_columns_image_settings(choices: Sequence[ModelChoice], max_mb: int) -
         for index, choice in enumerate(choices):
             if choice.accepts_images is None and choice.provider.id not in seen:
                 seen.add(choice.provider.id)
-                _vision_input(choice, f"{choice.provider.label} accepts images (column {index + 1})")
+                _vision_input(choice, f"{plain(choice.provider.label)} accepts images (column {index + 1})")
         _how_to_attach(max_mb)
     return detail
 

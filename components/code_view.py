@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.lazy import lazy_expander
+from components.plain_text import plain
 from playground import codegen
 from playground import state as keys
 
@@ -16,14 +17,14 @@ def render_code_view(spec: codegen.RequestSpec | None, note: str | None = None) 
         if not expander.open:
             return
         if spec is None:
-            st.info(note or "Nothing to show yet.")
+            st.info(plain(note or "Nothing to show yet."))  # it may quote a model id
             return
         if note:
-            st.caption(note)
+            st.caption(plain(note))
         offered = codegen.languages(spec)
         files = [name for name, _ in codegen.attachments(spec)]
         if files:
-            st.caption(f"The code reads the conversation's images from files next to it ({', '.join(files)}); "
+            st.caption(f"The code reads the conversation's images from files next to it ({plain(', '.join(files))}); "
                        "Download gives a zip with them.")
         tabs = st.tabs([codegen.label(language) for language in offered])
         for tab, language in zip(tabs, offered, strict=True):

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.conversation import render_message, render_reply_metrics, without_images
+from components.plain_text import plain
 from components.sidebar import render_slider
 from playground import compare
 from playground import state as keys
@@ -86,7 +87,7 @@ def render_reply(reply: Message | None) -> None:
         return
     label = (reply.metrics or {}).get("model")
     if label:
-        st.caption(label)
+        st.caption(plain(label))  # a model name from an endpoint's list, or an imported file
     render_message(reply)
 
 
@@ -123,7 +124,7 @@ def render_live_replies(run: compare.CompareRun, labels: Sequence[str]) -> None:
     for index, column in enumerate(st.columns(len(run.workers))):
         with column:
             if index < len(labels) and labels[index]:
-                st.caption(labels[index])
+                st.caption(plain(labels[index]))
             with st.chat_message("assistant"):
                 bodies.append(st.empty())
                 footers.append(st.empty())
@@ -152,4 +153,4 @@ def _draw_finished(worker: compare.ColumnWorker, state: compare.ColumnState, bod
     with footer.container():
         render_reply_metrics(state.reply.metrics or {})
         if worker.save_error:
-            st.warning(worker.save_error, icon=":material/warning:")
+            st.warning(plain(worker.save_error), icon=":material/warning:")

@@ -10,7 +10,8 @@ from typing import Any
 import streamlit as st
 
 from components.lazy import lazy_popover
-from components.tools import plain, render_tool_calls
+from components.plain_text import plain
+from components.tools import render_tool_calls
 from playground import state as keys
 from playground.messages import Message, metrics_line
 
@@ -24,11 +25,12 @@ def without_images(text: str) -> str:
 
 
 def render_reply_metrics(metrics: dict[str, Any]) -> None:
-    st.caption(metrics_line(metrics))
+    # The finish reason and errors are the server's words (and may come from an imported file).
+    st.caption(plain(metrics_line(metrics)))
     if metrics.get("error"):
-        st.warning(str(metrics["error"]), icon=":material/warning:")
+        st.warning(plain(metrics["error"]), icon=":material/warning:")
     if metrics.get("json_error"):
-        st.caption(f"JSON problem: {metrics['json_error']}")
+        st.caption(f"JSON problem: {plain(metrics['json_error'])}")
     if isinstance(metrics.get("logprobs"), list):
         render_token_probabilities(metrics["logprobs"])
     if isinstance(metrics.get("other_choices"), list):
@@ -46,7 +48,7 @@ def render_message(message: Message, actions: Callable[[], None] | None = None,
     with st.chat_message("assistant" if message.role == "tool" else message.role,
                          avatar=":material/build:" if message.role == "tool" else None):
         if message.role == "tool":
-            st.caption(f"Tool result for call `{message.tool_call_id}`")
+            st.caption(f"Tool result for call {plain(message.tool_call_id)}")  # the id is the model's
             st.code(message.content, language=None, wrap_lines=True)
         elif message.content:
             st.markdown(without_images(message.content))

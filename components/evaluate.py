@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.plain_text import plain
 from playground import compare
 from playground import state as keys
 from playground.evaluate import session
@@ -58,12 +59,34 @@ def _open_upload() -> None:
     session.open_text(ss, text, uploaded.name)
 
 
+def listed_files(folder: Path) -> dict[str, Path]:
+    """The prompt files the picker offers, by the name it shows, with their real paths: only files
+    whose real path is inside the folder (a symlink to a file elsewhere is left out)."""
+    try:
+        root = folder.resolve(strict=True)
+    except OSError:
+        return {}
+    files = {}
+    for path in list_prompt_files(folder):
+        real = path.resolve()
+        if real.is_relative_to(root) and real.is_file():
+            files[str(path.relative_to(folder))] = real
+    return files
+
+
 def _open_from_folder(folder: Path) -> None:
+    """Open the picked file. The value comes from the browser, which can send any string: only a
+    name the picker listed is opened, from the real path found when listing; any other (`..`, an
+    absolute path, a symlink out of the folder, a file not offered) is refused before anything is read."""
     ss = st.session_state
     name = ss.get(keys.EVAL_PICK)
     if not name:
         return
-    path = folder / name
+    name = str(name)
+    path = listed_files(folder).get(name)
+    if path is None:
+        ss[keys.EVAL_ERROR] = f"{name}: not one of the prompt files listed from {folder}; only those can be opened."
+        return
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -81,19 +104,21 @@ def render_file_sources(folder: Path) -> None:
     st.sidebar.subheader("Prompt file")
     st.sidebar.file_uploader("Open a .prompt.yml", type=["yml", "yaml"], key=keys.EVAL_UPLOAD, on_change=_open_upload,
                              help="The format of GitHub's gh models: messages, testData, evaluators.")
-    files = [str(p.relative_to(folder)) for p in list_prompt_files(folder)]
+    files = list(listed_files(folder))
     if files:
+        # The folder is the deployment's setting (PLAYGROUND_PROMPTS_DIR), and a label is also the
+        # field's accessible name, read unrendered: it goes as it is.
         st.sidebar.selectbox(f"Or one from {folder}", files, index=None, key=keys.EVAL_PICK,
                              placeholder="Choose a file",
                              on_change=_open_from_folder, args=(folder,))
     else:
-        st.sidebar.caption(f"No .prompt.yml files in {folder} (PLAYGROUND_PROMPTS_DIR).")
+        st.sidebar.caption(f"No .prompt.yml files in {plain(folder)} (PLAYGROUND_PROMPTS_DIR).")
 
 
 def render_open_error() -> None:
     error = st.session_state.get(keys.EVAL_ERROR)
-    if error:
-        st.error(f"{error}\n\nThe file was not opened; nothing was run.", icon=":material/error:")
+    if error:  # it quotes the file's name and may quote its text
+        st.error(f"{plain(error)}\n\nThe file was not opened; nothing was run.", icon=":material/error:")
 
 
 # -- the editor -------------------------------------------------------------------------------
@@ -274,15 +299,16 @@ def _parameters(prompt: PromptFile) -> ModelParameters:
 def render_editor(prompt: PromptFile, source: str) -> tuple[PromptFile | None, str | None]:
     """The file opened, editable: messages, test rows, evaluators, parameters. Returns the file
     as edited (or the error that stops it from running) and draws its download."""
-    st.subheader(prompt.name or source)
+    # The file's name, description and evaluator names are anyone's text: shown literally.
+    st.subheader(plain(prompt.name or source))
     if prompt.description:
-        st.caption(prompt.description)
+        st.caption(plain(prompt.description))
     tab_messages, tab_rows, tab_evaluators, tab_parameters = st.tabs(
         ["Messages", "Test data", "Evaluators", "Parameters"])
     with tab_messages:
         messages = _messages(prompt)
         found = variables(messages, [])
-        st.caption("Variables: " + (", ".join("{{" + v + "}}" for v in found) if found else "none"))
+        st.caption("Variables: " + (plain(", ".join("{{" + v + "}}" for v in found)) if found else "none"))
     with tab_rows:
         rows = _test_data(prompt, messages)
     with tab_evaluators:
@@ -291,7 +317,7 @@ def render_editor(prompt: PromptFile, source: str) -> tuple[PromptFile | None, s
         parameters = _parameters(prompt)
     result, error = session.edited(prompt, messages, rows, evaluators, parameters)
     if error:
-        st.error(f"{error}. Fix it to run.", icon=":material/error:")
+        st.error(f"{plain(error)}. Fix it to run.", icon=":material/error:")
     else:
         assert result is not None
         name = Path(source).name if source.endswith((".yml", ".yaml")) else "prompt.prompt.yml"
@@ -354,13 +380,13 @@ def _draw_cell(cell: Cell) -> None:
     if cell.error:
         label = "Rate limited" if cell.rate_limited else "Error"
         st.markdown(f":orange[**{label}**]" if cell.rate_limited else f":red[**{label}**]")
-        st.caption(cell.error)
+        st.caption(plain(cell.error))  # the server's words
         return
     score = f" · score {cell.score:.2f}" if cell.score is not None else ""
     st.markdown((":green[**Pass**]" if cell.passed else ":red[**Fail**]") + score)
     for result in cell.results:
-        st.caption(f"{result.evaluator}: {result.score:.2f} {'pass' if result.passed else 'fail'}",
-                   help=result.details)
+        st.caption(f"{plain(result.evaluator)}: {result.score:.2f} {'pass' if result.passed else 'fail'}",
+                   help=plain(result.details) if result.details else None)  # a judge's reply, say
     output = cell.output or ""
     st.text(output if len(output) <= PREVIEW else output[:PREVIEW] + "…")
     if len(output) > PREVIEW:
@@ -396,7 +422,7 @@ class _Grid:
         header[0].markdown("**Test case**")
         self.summaries = []
         for column, label in zip(header[1:], run.labels, strict=True):
-            column.markdown(f"**{label}**")
+            column.markdown(f"**{plain(label)}**")
             self.summaries.append(column.empty())
         self.cells: list[Any] = [None] * len(run.cells)
         columns = len(run.labels)
@@ -444,7 +470,7 @@ def render_live_run(live: session.LiveEvaluation) -> None:
 
 def _notes(run: EvalRun) -> None:
     for note in run.notes:
-        st.caption(note)
+        st.caption(plain(note))  # they name models and the judge
 
 
 def render_finished_run(saved_id: str | None, run: EvalRun, save_error: str | None = None) -> None:
@@ -454,7 +480,7 @@ def render_finished_run(saved_id: str | None, run: EvalRun, save_error: str | No
     when = f"Saved run · {run.created}" if saved_id else f"Not saved · {run.created}"
     st.caption(f"{when} · {progress.done} of {progress.total} cells · {progress.passed} passed")
     if save_error:
-        st.warning(save_error, icon=":material/warning:")
+        st.warning(plain(save_error), icon=":material/warning:")
     _notes(run)
     stem = (run.prompt.name or "evaluation").replace("/", "-").replace(" ", "-")
     left, right = st.columns(2)
@@ -509,7 +535,7 @@ def render_diff(result: RunDiff) -> None:
         st.info("The two runs have no model in common.")
         return
     for model in result.regressions:
-        st.markdown(f"**{model}**")
+        st.markdown(f"**{plain(model)}**")
         went_bad, went_good = result.regressions[model], result.fixes[model]
         left, right = st.columns(2)
         for column, title, changes in ((left, "Pass → fail", went_bad), (right, "Fail → pass", went_good)):

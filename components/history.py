@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from components.lazy import lazy_expander
+from components.plain_text import plain
 from playground import state as keys
 from playground import tools
 from playground.chat import Chat
 from playground.params import PARAMETERS
 from playground.store import InvalidImport
-
-
-def plain(text: str) -> str:
-    """Show user text literally in places Streamlit renders as markdown (button labels)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
 
 
 def _open(conversation_id: str) -> None:
@@ -146,7 +140,7 @@ def render_export_import(chat: Chat) -> None:
             try:
                 imported = store.import_json(upload.getvalue())
             except InvalidImport as error:
-                st.error(f"Not imported: {error}")
+                st.error(f"Not imported: {plain(error)}")  # it may quote the file
             else:
                 ss[keys.IMPORT_ROUND] = ss.get(keys.IMPORT_ROUND, 0) + 1
                 _open(imported)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from components.lazy import lazy_expander
+from components.plain_text import plain
 from playground import state as keys
 from playground.catalog import builtin_card, filter_models
 from playground.netguard import EndpointPolicy
@@ -75,10 +76,11 @@ def _listed_model(provider: Provider, listing: ModelListing) -> ModelChoice:
         ss[keys.MODEL] = provider.model if provider.model in by_model else options[0]
     picked = st.sidebar.selectbox(what, options, key=keys.MODEL, persist_state=keys.KEEP,
                                   format_func=lambda m: OTHER_LABEL if m == OTHER else str(m))
+    # Options of a selectbox are drawn as text; these messages are markdown and quote the server.
     if listing.offline_reason and listing.cards:
-        st.sidebar.warning(f"Offline list: {listing.offline_reason}", icon=":material/cloud_off:")
+        st.sidebar.warning(f"Offline list: {plain(listing.offline_reason)}", icon=":material/cloud_off:")
     elif listing.offline_reason:
-        st.sidebar.warning(f"No model list: {listing.offline_reason} Type the model id.",
+        st.sidebar.warning(f"No model list: {plain(listing.offline_reason)} Type the model id.",
                            icon=":material/cloud_off:")
     elif not listing.entries:
         st.sidebar.caption("The endpoint lists no models; type one.")
@@ -115,11 +117,11 @@ def _github_model(provider: Provider, listing: ModelListing) -> ModelChoice:
     card = by_id[st.sidebar.selectbox("Model", list(by_id), key=keys.MODEL, persist_state=keys.KEEP,
                                       format_func=lambda i: f"{by_id[i].name} ({by_id[i].publisher})")]
     if listing.offline_reason:
-        st.sidebar.warning(f"Offline list: {listing.offline_reason}", icon=":material/cloud_off:")
+        st.sidebar.warning(f"Offline list: {plain(listing.offline_reason)}", icon=":material/cloud_off:")
     else:
         st.sidebar.caption(f"Live catalog · {len(models)} models")
     if card.summary:
-        st.sidebar.caption(card.summary)
+        st.sidebar.caption(plain(card.summary))
     return ModelChoice(provider, card.id, card)
 
 
@@ -191,6 +193,7 @@ def render_custom_endpoint_form(policy: EndpointPolicy) -> None:
         st.text_input("Model id (optional)", key=keys.CUSTOM_FORM + "model")
         st.button("Add endpoint", on_click=_add_endpoint, args=(policy,))
         if ss.get(keys.CUSTOM_ERROR):
-            st.error(ss[keys.CUSTOM_ERROR])
+            st.error(plain(ss[keys.CUSTOM_ERROR]))  # it may quote the URL or its host
         for entry in ss.get(keys.CUSTOM_ENDPOINTS, []):
-            st.caption(f"{entry.name}: {entry.url} ({API_LABELS.get(entry.api, entry.api).split(' (')[0]})")
+            api = API_LABELS.get(entry.api, entry.api).split(" (")[0]
+            st.caption(f"{plain(entry.name)}: {plain(entry.url)} ({api})")

@@ -7,6 +7,7 @@ import time
 
 import streamlit as st
 
+from components.plain_text import plain
 from playground.transports.base import RateLimits, duration
 
 
@@ -34,7 +35,7 @@ def render_rate_limits(reading: tuple[RateLimits, float] | None, endpoint_label:
         return
     limits, taken_at = reading
     now = time.time()
-    st.caption(f"Rate limits, as {endpoint_label} reported them {duration(max(now - taken_at, 0))} ago:")
+    st.caption(f"Rate limits, as {plain(endpoint_label)} reported them {duration(max(now - taken_at, 0))} ago:")
     _counter("requests", limits.remaining_requests, limits.limit_requests,
              _resets(limits.reset_requests, taken_at, now))
     _counter("tokens", limits.remaining_tokens, limits.limit_tokens, _resets(limits.reset_tokens, taken_at, now))

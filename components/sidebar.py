@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.plain_text import plain
 from components.tools import render_tools_panel
 from playground import state as keys
 from playground.params import MORE_CHOICES, MORE_DEFAULTS, PARAMETERS, SAMPLING_ONLY, Parameter, Problem, parse_more
@@ -76,7 +77,8 @@ def render_system_prompt() -> None:
 
 def render_parameter_problems(errors: list[Problem], warnings: list[Problem]) -> None:
     """What blocks sending, and what the request will do differently, next to the controls."""
+    # Messages quote what was typed or came with a preset (a function's name, a stop sequence...).
     for problem in errors:
-        st.sidebar.error(problem.message, icon=":material/error:")
+        st.sidebar.error(plain(problem.message), icon=":material/error:")
     for problem in warnings:
-        st.sidebar.warning(problem.message, icon=":material/info:")
+        st.sidebar.warning(plain(problem.message), icon=":material/info:")

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.conversation import render_message_extras, without_images
-from components.tools import plain
+from components.plain_text import plain
 from playground import state as keys
 from playground.errors import PlaygroundError
 from playground.messages import Message

@@ -11,17 +11,20 @@ from typing import Any
 import streamlit as st
 
 from components.lazy import lazy_expander
+from components.plain_text import plain
 from playground import state as keys
 from playground import tools
 
 CHOICE_INPUT, PARALLEL_INPUT = keys.TOOL_CHOICE_INPUT, keys.PARALLEL_INPUT
 TYPED = "(type it below)"
+FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the rule services hold function names to
 
 
-def plain(text: str) -> str:
-    """Model-written text (a function name, a schema error quoting the arguments) shown literally
-    where Streamlit renders markdown: no formatting, no link, no image fetched."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
+def _label_name(name: str) -> str:
+    """A function's name in a widget label. The browser also reads a label, unrendered, as the
+    field's accessible name: a name within the rule (no markdown in it) goes as it is, any other
+    is escaped (components.plain_text)."""
+    return name if FUNCTION_NAME.fullmatch(name) else plain(name)
 
 
 def _add_function() -> None:
@@ -55,8 +58,8 @@ def _draw_draft(index: int, draft: dict[str, Any], problems: Sequence[Any]) -> N
                                              placeholder="What the function does, for the model")
         draft["parameters"] = st.text_area("Parameters (a JSON schema of an object)", height=150,
                                            key=keys.TOOL_PARAMETERS + number)
-        for problem in problems:
-            st.error(problem.message, icon=":material/error:")
+        for problem in problems:  # they quote the name as typed, or as a preset or an import had it
+            st.error(plain(problem.message), icon=":material/error:")
         st.button("Remove", key=keys.TOOL_REMOVE + number, icon=":material/delete:",
                   on_click=tools.remove_draft, args=(ss, draft["id"]))
 
@@ -122,14 +125,15 @@ def _result_box(call: Mapping[str, Any], on_result: Callable[[str, str], None]) 
     if canned:
         st.selectbox("Canned result", [TYPED, *canned], key=keys.RESULT_CANNED + call_id,
                      on_change=_use_canned, args=(call_id,))
-    st.text_area(f"Result of {name}", key=keys.RESULT_TEXT + call_id, height=80,
+    st.text_area(f"Result of {_label_name(name)}", key=keys.RESULT_TEXT + call_id, height=80,
                  placeholder='What the function returned, e.g. {"temperature": 21}')
     with st.container(horizontal=True, gap="small"):
         st.button("Send result", icon=":material/send:", key=keys.SEND_RESULT + call_id, type="primary",
                   on_click=lambda: on_result(call_id, ss.get(keys.RESULT_TEXT + call_id) or ""))
         st.button("Save as canned result", icon=":material/bookmark_add:", key=keys.SAVE_CANNED + call_id,
                   on_click=lambda: tools.save_canned(ss, name, ss.get(keys.RESULT_TEXT + call_id) or ""),
-                  help=f"Offer this result again for {name}'s calls (kept in this session and in presets).")
+                  help=f"Offer this result again for {_label_name(name)}'s calls "
+                       "(kept in this session and in presets).")
 
 
 def render_tool_calls(calls: Sequence[Mapping[str, Any]], defined: Sequence[Mapping[str, Any]] = (),

@@ -9,6 +9,7 @@ from components.conversation import render_conversation, render_message
 from components.evaluate import render_save_as_prompt_file
 from components.history import render_export_import, render_history, render_new_chat_button, render_presets
 from components.model_picker import render_custom_endpoint_form, render_model_picker, render_session_token_input
+from components.plain_text import plain
 from components.rate_limits import render_rate_limits
 from components.sidebar import render_parameter_controls, render_parameter_problems, render_system_prompt
 from components.streaming import render_stop_button, render_streamed_reply
@@ -40,7 +41,7 @@ if config.github_models_url:  # GitHub Models was retired: its token only matter
 render_custom_endpoint_form(resources.endpoint_policy(config))
 
 st.title("Chat")
-st.caption(f"{choice.label} — {choice.endpoint.url}")
+st.caption(plain(f"{choice.label} — {choice.endpoint.url}"))  # a model id or endpoint name may be anyone's
 render_code_view(*resources.code_spec(chat, choice, params, check.stream))
 with st.container():  # one block, so that what follows keeps its place as the conversation grows
     pending = {str(call.get("id")) for call in chat.pending_tool_calls()}
@@ -68,7 +69,7 @@ def composer(drawn: int) -> None:
                                   take_prompt, submit_mode="disable")
     # The one slot is written once per run, as nothing or as one block: an empty placeholder put
     # first and filled after could reach the browser on its own and take the prompt off the page.
-    if not (chat.messages[drawn:] or chat.sending or chat.error or refused):
+    if not (chat.messages[drawn:] or chat.sending or chat.error or refused or chat.deleted):
         st.empty()
         return
     with st.container():
@@ -77,10 +78,12 @@ def composer(drawn: int) -> None:
         if chat.take_send() and chat.awaiting_reply:
             send()
         if chat.error:
-            st.error(chat.error, icon=":material/error:")
+            st.error(plain(chat.error), icon=":material/error:")  # it quotes the server
             if chat.awaiting_reply:
                 st.button("Retry", icon=":material/refresh:", on_click=chat.request_retry)
         render_refusal(refused)
+        if chat.deleted:  # in another tab: what it refused to save is still here
+            st.button("Restore the conversation", icon=":material/restore_from_trash:", on_click=chat.restore)
 
 
 def send() -> None:
@@ -90,10 +93,10 @@ def send() -> None:
     if blocked:
         chat.fail("Not sent. " + " ".join(blocked))
         return
-    recorder = chat.begin_reply(choice, expect_json=params.response_format is not None)
     client = resources.client_for(choice.endpoint, config)
     on_headers = resources.rate_limit_hook(choice.endpoint, choice.model)
     try:
+        recorder = chat.begin_reply(choice, expect_json=params.response_format is not None)
         if check.stream:
             stream = client.stream_chat(chat.request(), params, choice.model, on_headers=on_headers)
             render_streamed_reply(stream, chat.generation(), on_done=recorder.finish)

@@ -4,7 +4,13 @@ place that writes them to the store.
 `Chat(state, store)` works on a session's state (any MutableMapping: `st.session_state` in the
 app) and a store scoped to the session's user. The page calls one method per user action:
 `add_prompt`, `begin_reply` (then `ReplyRecorder.finish` when the reply ends, however it ends),
-`edit_and_resend`, `regenerate`, `request_retry`, `open`, `new`.
+`edit_and_resend`, `regenerate`, `request_retry`, `open`, `new`, `restore`.
+
+The conversation may be deleted in another tab or window while this one shows it: the store then
+refuses to save in it (so nothing is written where it would go unseen and then be purged), and
+this session says so (`deleted`): what was refused stays on the page, and `restore` undeletes the
+conversation and saves it. What the user adds past their storage budget is refused the same way,
+with the prompt back in the box.
 
 A reply is finished through a `ReplyRecorder`, which holds the store, the conversation id and the
 message list itself rather than the session state: Streamlit starts the next script run on a new
@@ -22,20 +28,24 @@ from typing import Any
 
 from . import state as keys
 from . import tools
+from .errors import PlaygroundError
 from .messages import MB, Image, ImageRejected, Message, load_image, reply_message, system_message, wire
 from .params import DEFAULT_SYSTEM_PROMPT, MORE_DEFAULTS, PARAMETERS, checked_more, clamped
 from .providers import ModelChoice
+from .store import ConversationDeleted, StorageFull
 from .transports.base import ChatStream
 from .types import Reply
 
 SHOWN_STEP = 40  # drawing every message of a long conversation on each rerun is what makes it slow
+DELETED_ELSEWHERE = "This conversation was deleted in another tab or window, so {what}. Restore the conversation " \
+                    "to {then}, or start a new chat."
 
 
 def defaults() -> dict[str, Any]:
     """Every Chat key's starting value."""
     return {
         keys.MESSAGES: [], keys.ERROR: None, keys.CONVERSATION_ID: None, keys.SHOWN: SHOWN_STEP,
-        keys.SYSTEM_PROMPT: DEFAULT_SYSTEM_PROMPT,
+        keys.DELETED: False, keys.SYSTEM_PROMPT: DEFAULT_SYSTEM_PROMPT,
         **{keys.CHAT + p.name: p.default for p in PARAMETERS},
         **{keys.CHAT + name: value for name, value in MORE_DEFAULTS.items()},
         keys.IMAGE_DETAIL: "auto", keys.VISION: {},
@@ -68,6 +78,7 @@ class _Generation:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     stream: ChatStream | None = None
+    recorder: ReplyRecorder | None = None  # the last reply's, until the next run has read how its save went
 
 
 @dataclass
@@ -79,12 +90,15 @@ class ReplyRecorder:
     messages: list[Message]
     label: str | None = None
     expect_json: bool = False
+    deleted: bool = False  # the conversation was deleted before the reply ended: shown, not saved
 
     def finish(self, source: ChatStream | Reply | None, finish_reason: str | None,
                error: str | None = None) -> Message:
         message = reply_message(source, finish_reason, error, label=self.label, expect_json=self.expect_json)
         try:
             message.id = self.store.add_message(self.conversation_id, **message.stored())
+        except ConversationDeleted:
+            self.deleted = True  # this may be an interrupted run: the next one reads it (Chat.settle)
         finally:
             self.messages.append(message)  # shown even if the save failed
         return message
@@ -110,6 +124,12 @@ class Chat:
     @property
     def error(self) -> str | None:
         return self.state[keys.ERROR]
+
+    @property
+    def deleted(self) -> bool:
+        """The conversation shown was deleted in another tab or window: nothing more is saved in it
+        until `restore`."""
+        return bool(self.state[keys.DELETED])
 
     @property
     def awaiting_reply(self) -> bool:
@@ -162,7 +182,28 @@ class Chat:
 
     def new(self) -> None:
         self.state.update({keys.MESSAGES: [], keys.ERROR: None, keys.CONVERSATION_ID: None,
-                           keys.SHOWN: SHOWN_STEP})
+                           keys.SHOWN: SHOWN_STEP, keys.DELETED: False})
+
+    def restore(self) -> None:
+        """Undelete the conversation shown (deleted in another tab or window) and save the messages
+        that were refused meanwhile, in their order."""
+        conversation_id = self.conversation_id
+        if conversation_id is None:
+            return
+        self.store.undelete(conversation_id)
+        try:
+            for message in self.messages:
+                if message.id is None:
+                    message.id = self.store.add_message(conversation_id, **message.stored())
+        except ConversationDeleted:  # deleted again meanwhile: still offered
+            return
+        self.state.update({keys.DELETED: False, keys.ERROR: None})
+
+    def _deleted_elsewhere(self, what: str, then: str) -> str:
+        """Say so until restored or a new chat: the error stays shown over the next runs."""
+        message = DELETED_ELSEWHERE.format(what=what, then=then)
+        self.state.update({keys.DELETED: True, keys.ERROR: message})
+        return message
 
     def open(self, conversation_id: str) -> str | None:
         """Show a stored conversation with the setup it was made with. Returns its kind
@@ -210,7 +251,13 @@ class Chat:
             return f"Not sent: {rejected} Your text is back in the box; attach another file or none."
         if not text.strip() and not images:
             return None
-        self.add_prompt(choice, text, images)
+        try:
+            self.add_prompt(choice, text, images)
+        except ConversationDeleted:
+            self._deleted_elsewhere("your prompt was not sent", "continue it")
+            return "Not sent: your text is back in the box."
+        except StorageFull as full:
+            return f"Not sent: {full} Your text is back in the box."
         return None
 
     def add_prompt(self, choice: ModelChoice, text: str, images: Sequence[Image] = ()) -> Message:
@@ -221,10 +268,18 @@ class Chat:
         self.state[keys.RETRY] = True
         return message
 
-    def add_tool_result(self, choice: ModelChoice, tool_call_id: str, content: str) -> Message:
-        """The result of a tool call (typed by the user), saved, then the model continues."""
+    def add_tool_result(self, choice: ModelChoice, tool_call_id: str, content: str) -> Message | None:
+        """The result of a tool call (typed by the user), saved, then the model continues; None
+        when it cannot be saved (the reason is the error shown, the result stays in its box)."""
         message = Message("tool", content, tool_call_id=tool_call_id)
-        message.id = self.store.add_message(self._conversation(choice), **message.stored())
+        try:
+            message.id = self.store.add_message(self._conversation(choice), **message.stored())
+        except ConversationDeleted:
+            self.fail(self._deleted_elsewhere("the tool result was not sent", "continue it"))
+            return None
+        except StorageFull as full:
+            self.fail(f"Not sent: {full}")
+            return None
         self.messages.append(message)
         if not self.pending_tool_calls():
             self.state[keys.RETRY] = True
@@ -258,15 +313,33 @@ class Chat:
         self.state[keys.ERROR] = message
 
     def begin_reply(self, choice: ModelChoice, expect_json: bool = False) -> ReplyRecorder:
+        """The recorder of the reply about to be requested; PlaygroundError (nothing sent) when the
+        conversation can take no reply."""
         self.state[keys.ERROR] = None
-        return ReplyRecorder(self.store, self._conversation(choice), self.messages, label=None,
-                             expect_json=expect_json)
+        try:
+            if self.deleted:
+                raise ConversationDeleted(str(self.conversation_id))
+            conversation_id = self._conversation(choice)
+        except ConversationDeleted:
+            raise PlaygroundError(self._deleted_elsewhere("nothing was sent", "continue it")) from None
+        except StorageFull as full:
+            raise PlaygroundError(f"Not sent: {full}") from None
+        recorder = ReplyRecorder(self.store, conversation_id, self.messages, label=None, expect_json=expect_json)
+        self.generation().recorder = recorder
+        return recorder
 
     def edit_and_resend(self, index: int, text: str) -> None:
         """Replace user message `index`, drop everything after it, and send again."""
         message = self.messages[index]
         if self.conversation_id and message.id is not None:
-            self.store.edit_message(self.conversation_id, message.id, text, drop_following=True)
+            try:
+                self.store.edit_message(self.conversation_id, message.id, text, drop_following=True)
+            except ConversationDeleted:
+                self.fail(self._deleted_elsewhere("the edit was not saved", "continue it"))
+                return
+            except StorageFull as full:
+                self.fail(f"Not resent: {full}")
+                return
         message.content = text
         self.state[keys.MESSAGES] = self.messages[:index + 1]
         self.request_retry()
@@ -276,7 +349,11 @@ class Chat:
         messages = self.messages
         if len(messages) >= 2 and messages[-1].role == "assistant":
             if self.conversation_id and messages[-2].id is not None:
-                self.store.truncate_after(self.conversation_id, messages[-2].id)
+                try:
+                    self.store.truncate_after(self.conversation_id, messages[-2].id)
+                except ConversationDeleted:
+                    self.fail(self._deleted_elsewhere("nothing was regenerated", "continue it"))
+                    return
             self.state[keys.MESSAGES] = messages[:-1]
             self.request_retry()
 
@@ -292,5 +369,9 @@ class Chat:
         current = self.generation()
         if current.stream is not None:
             current.stream.cancel()
-        if current.lock.acquire(timeout=timeout):
-            current.lock.release()
+        if not current.lock.acquire(timeout=timeout):
+            return  # still saving: a later run reads how it went
+        current.lock.release()
+        recorder, current.recorder = current.recorder, None
+        if recorder is not None and recorder.deleted and recorder.conversation_id == self.conversation_id:
+            self.fail(self._deleted_elsewhere("the reply above was not saved", "keep it"))

@@ -71,6 +71,15 @@ def clamped(values: Any) -> dict[str, float]:
 
 MAX_STOP_SEQUENCES = 4
 MAX_TOP_LOGPROBS = 20
+# Upper bounds on the extras a user may type (raw extras included): each choice of `n` and each
+# candidate of `best_of` is generated (and the choices stored), so an unbounded number multiplies
+# the cost of one request, and the reply's size in the user's storage, without limit.
+MAX_N = 8  # the "More parameters" input's range; OpenAI accepts up to 128, vLLM has no cap
+MAX_BEST_OF = 16
+MAX_STOP_TOKEN_IDS = 64
+MAX_TOKEN_ID = 2**31 - 1  # vocabularies are far smaller; anything larger is a typo
+SEED_RANGE = (-(2**63), 2**63 - 1)  # a signed 64-bit integer, what the services accept
+MAX_EXTRAS_BYTES = 16 * 1024  # the extras as JSON: a few settings, not a document
 # Body keys the SDK builds itself: an extra with one of these names would collide with them.
 STANDARD_FIELDS = frozenset({
     "messages", "model", "stream", "temperature", "top_p", "max_tokens", "presence_penalty",
@@ -109,6 +118,13 @@ def _is_number(value: Any) -> bool:
             and math.isfinite(value))
 
 
+def _json_size(value: Any) -> int:
+    try:
+        return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError, RecursionError):
+        return 0  # not JSON: another rule says so
+
+
 def _shown(value: Any) -> str:
     try:
         text = json.dumps(value)
@@ -132,6 +148,9 @@ def _check_standard(params: ChatParams, errors: list[Problem]) -> None:
     if params.max_tokens is not None and not (_is_int(params.max_tokens) and params.max_tokens >= 1):
         errors.append(Problem("max_tokens",
                               f"max_tokens must be an integer of at least 1, got {_shown(params.max_tokens)}."))
+    elif params.max_tokens is not None and params.max_tokens > BY_NAME["max_tokens"].high:
+        errors.append(Problem("max_tokens", f"max_tokens must be at most {BY_NAME['max_tokens'].high:,}, "
+                              f"got {params.max_tokens:,}."))
     stop = params.stop
     if isinstance(stop, str):
         stop = (stop,)
@@ -141,6 +160,9 @@ def _check_standard(params: ChatParams, errors: list[Problem]) -> None:
         errors.append(Problem("stop", "stop sequences must be non-empty strings."))
     if params.seed is not None and not _is_int(params.seed):
         errors.append(Problem("seed", f"seed must be an integer, got {_shown(params.seed)}."))
+    elif params.seed is not None and not SEED_RANGE[0] <= params.seed <= SEED_RANGE[1]:
+        errors.append(Problem("seed", f"seed must be a 64-bit integer, from {SEED_RANGE[0]} to {SEED_RANGE[1]}, "
+                              f"got {_shown(params.seed)}."))
 
 
 def _check_response_format(params: ChatParams, model_id: str | None, errors: list[Problem],
@@ -250,6 +272,10 @@ def _check_extras(params: ChatParams, errors: list[Problem]) -> None:
         if key in STANDARD_FIELDS:
             errors.append(Problem("extras", f"Raw extras: '{key}' is a standard field; set it with its own "
                                   "control, not as an extra."))
+    size = _json_size(extras)
+    if size > MAX_EXTRAS_BYTES:
+        errors.append(Problem("extras", f"Raw extras are {size:,} bytes as JSON; the limit is "
+                              f"{MAX_EXTRAS_BYTES // 1024} KB."))
 
     def bool_extra(name: str) -> None:
         if name in extras and not isinstance(extras[name], bool):
@@ -258,6 +284,8 @@ def _check_extras(params: ChatParams, errors: list[Problem]) -> None:
     n = extras.get("n")
     if n is not None and not (_is_int(n) and n >= 1):
         errors.append(Problem("n", f"n must be an integer of at least 1, got {_shown(n)}."))
+    elif n is not None and n > MAX_N:
+        errors.append(Problem("n", f"n must be at most {MAX_N} (each choice is generated and saved), got {n}."))
     n_value = n if _is_int(n) and n >= 1 else 1
     best_of = extras.get("best_of")
     if best_of is not None:
@@ -265,6 +293,9 @@ def _check_extras(params: ChatParams, errors: list[Problem]) -> None:
             errors.append(Problem("best_of", f"best_of must be an integer, got {_shown(best_of)}."))
         elif best_of <= n_value:
             errors.append(Problem("best_of", f"best_of must be greater than n ({n_value}), got {best_of}."))
+        elif best_of > MAX_BEST_OF:
+            errors.append(Problem("best_of", f"best_of must be at most {MAX_BEST_OF} (each candidate is "
+                                  f"generated), got {best_of}."))
 
     logprobs = extras.get("logprobs")
     top = extras.get("top_logprobs")
@@ -292,6 +323,12 @@ def _check_extras(params: ChatParams, errors: list[Problem]) -> None:
     if ids is not None and not (isinstance(ids, list) and all(_is_int(i) for i in ids)):
         errors.append(Problem("stop_token_ids", f"stop_token_ids must be a list of integers (token ids), "
                               f"got {_shown(ids)}."))
+    elif ids is not None and len(ids) > MAX_STOP_TOKEN_IDS:
+        errors.append(Problem("stop_token_ids", f"stop_token_ids takes at most {MAX_STOP_TOKEN_IDS} token ids, "
+                              f"got {len(ids)}."))
+    elif ids is not None and not all(0 <= i <= MAX_TOKEN_ID for i in ids):
+        errors.append(Problem("stop_token_ids", f"stop_token_ids must be token ids from 0 to {MAX_TOKEN_ID}, "
+                              f"got {_shown(next(i for i in ids if not 0 <= i <= MAX_TOKEN_ID))}."))
 
 
 def validate(params: ChatParams, *, model_id: str | None, streaming: bool) -> Validation:

@@ -8,6 +8,11 @@ Keys the format does not define are kept (`extra` on each object) and written ba
 key names and shapes (jsonSchema as a JSON string), so `gh models eval` loads it.
 
 `render` is the format's templating: plain replacement of `{{key}}` by each value.
+
+Reading is bounded (see `_Loader`): a file of at most 1 MB, holding at most 100,000 values and
+2,000,000 characters of text with every alias expanded, nested at most 64 levels deep. Past a
+limit the file is refused while yaml composes it, before any value is built. `render` refuses
+to fill a template in past 4,000,000 characters.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +38,17 @@ BUILTIN_EVALUATORS = ("github/similarity", "github/coherence", "github/fluency",
 SCHEMA_KEYS = ("name", "schema", "description", "strict")
 TOP_KEYS = ("name", "description", "model", "modelParameters", "responseFormat", "jsonSchema", "messages",
             "testData", "evaluators")
+
+# A prompt file is a few KB; these leave room for thousands of test rows and stop a file whose
+# aliases (a "billion laughs": 500 bytes, ten aliases per level) would expand to gigabytes when
+# json.dumps or the transport walks its values.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_VALUES = 100_000  # every scalar, list and mapping, each alias counted as the values it repeats
+MAX_TEXT = 2_000_000  # characters of scalars, counted the same way
+MAX_DEPTH = 64  # yaml's composer and json recurse: deeper nesting would end in RecursionError
+MAX_RENDERED = 4_000_000  # characters of one filled-in template: `{{x}}` 100,000 times is another bomb
+LIMIT = "that is the limit for a prompt file"
+TOO_LARGE = f"the file is larger than 1 MB ({MAX_FILE_BYTES:,} bytes), the limit for a prompt file"
 
 
 class PromptFileError(ValueError):
@@ -169,6 +186,11 @@ def render(template: str, values: Mapping[str, Any]) -> str:
     keys = sorted((str(k) for k in values), key=len, reverse=True)
     pattern = re.compile("|".join(re.escape("{{" + k + "}}") for k in keys))
     texts = {str(k): as_text(v) for k, v in values.items()}
+    # Counted before it is built: a value repeated by many placeholders multiplies like an alias.
+    size = len(template) + sum(len(texts[m.group(0)[2:-2]]) - len(m.group(0)) for m in pattern.finditer(template))
+    if size > MAX_RENDERED:
+        raise PromptFileError("", f"a template filled in with this row's values would be {size:,} characters long; "
+                              f"at most {MAX_RENDERED:,} are allowed", None)
     return pattern.sub(lambda m: texts[m.group(0)[2:-2]], template)
 
 
@@ -178,14 +200,66 @@ def _line(node: yaml.Node | None) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
+class _OverLimit(Exception):
+    def __init__(self, problem: str, mark: Any):
+        super().__init__(problem)
+        self.problem, self.line = problem, mark.line + 1 if mark is not None else None
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml's safe loader that counts, while it composes, what the file holds with every alias
+    expanded, and stops at the limits. Composed nodes share an alias's target, so a bomb stays
+    small until something walks its values; counting here refuses it before that (and before
+    merge keys copy entries), in time and memory proportional to the file."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.values = self.characters = self.depth = 0
+        self.sizes: dict[str, tuple[int, int]] = {}  # per anchor: the values and characters it stands for
+
+    def _count(self, values: int, characters: int, mark: Any) -> None:
+        self.values += values
+        self.characters += characters
+        if self.values > MAX_VALUES:
+            raise _OverLimit(f"too large: more than {MAX_VALUES:,} values, each alias counted as the values it "
+                             f"repeats; {LIMIT}", mark)
+        if self.characters > MAX_TEXT:
+            raise _OverLimit(f"too large: more than {MAX_TEXT:,} characters of text, each alias counted as the "
+                             f"text it repeats; {LIMIT}", mark)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            size = self.sizes.get(str(event.anchor))
+            if size is None and event.anchor in self.anchors:  # its anchor is still being composed
+                raise _OverLimit(f"the alias *{event.anchor} is inside the value it names: a value cannot contain "
+                                 "itself", event.start_mark)
+            if size is not None:
+                self._count(*size, event.start_mark)
+            return super().compose_node(parent, index)  # an undefined alias: yaml's own error
+        if self.depth >= MAX_DEPTH:
+            raise _OverLimit(f"nested more than {MAX_DEPTH} levels deep; {LIMIT}", event.start_mark)
+        before = self.values, self.characters
+        self.depth += 1
+        node = super().compose_node(parent, index)
+        self.depth -= 1
+        self._count(1, len(node.value) if isinstance(node, yaml.ScalarNode) else 0, event.start_mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self.sizes[anchor] = self.values - before[0], self.characters - before[1]
+        return node
+
+
 class _Reader:
     """Walks yaml's composed nodes so every problem can name its line."""
 
     def __init__(self, text: str, source: str | None):
         self.source = source
-        self.loader = yaml.SafeLoader(text)
+        self.loader = _Loader(text)
         try:
             self.root = self.loader.get_single_node()
+        except _OverLimit as exc:
+            raise PromptFileError("", exc.problem, exc.line, source) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             raise PromptFileError("", f"not valid YAML: {exc.problem or exc.context}",
@@ -201,6 +275,10 @@ class _Reader:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise self.error(path, f"cannot be read: {exc}", node) from None
+        except ValueError as exc:  # yaml reads it, Python cannot hold it: 2025-13-45, a 5,000-digit number
+            problem = (f"a number of more than {sys.get_int_max_str_digits():,} digits"
+                       if node.tag == "tag:yaml.org,2002:int" else str(exc))
+            raise self.error(path, f"cannot be read: {problem}", node) from None
 
     def mapping(self, node: yaml.Node, path: str,
                 what: str = "a mapping (key: value lines)") -> dict[str, tuple[yaml.Node, yaml.Node]]:
@@ -269,8 +347,27 @@ def _shown(node: yaml.Node) -> str:
     return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
 
 
+def _check_size(text: str, source: str | None) -> None:
+    # Characters first: more characters than the limit's bytes is too large without encoding it.
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise PromptFileError("", TOO_LARGE, None, source)
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether JSON data nests lists and objects more than MAX_DEPTH deep (without recursing)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def loads(text: str, source: str | None = None) -> PromptFile:
     """Parse a prompt file's text; `source` (a file name) prefixes error messages."""
+    _check_size(text, source)
     r = _Reader(text, source)
     if r.root is None:
         raise PromptFileError("", "the file is empty; a prompt file needs at least `messages`", 1, source)
@@ -356,6 +453,8 @@ def _json_schema(r: _Reader, node: yaml.Node) -> dict[str, Any]:
         text = r.text(node, "jsonSchema")
         try:
             schema = json.loads(text)
+        except RecursionError:
+            raise r.error("jsonSchema", f"nested more than {MAX_DEPTH} levels deep; {LIMIT}", node) from None
         except json.JSONDecodeError as exc:
             # The JSON's own line inside a block scalar: the block starts on the line after `jsonSchema: |`.
             offset = (node.start_mark.line + 1) if node.style in ("|", ">") else node.start_mark.line
@@ -368,6 +467,8 @@ def _json_schema(r: _Reader, node: yaml.Node) -> dict[str, Any]:
         raise r.error("jsonSchema", "must be a JSON string (or a mapping) holding name and schema", node)
     if not isinstance(schema, dict):
         raise r.error("jsonSchema", "must hold a JSON object with name and schema", node)
+    if _too_deep(schema):
+        raise r.error("jsonSchema", f"nested more than {MAX_DEPTH} levels deep; {LIMIT}", node)
     for key in ("name", "schema"):
         if key not in schema:
             raise r.error("jsonSchema", f"must contain '{key}'", node)
@@ -434,13 +535,21 @@ def _evaluator(r: _Reader, node: yaml.Node, path: str) -> Evaluator:
     return evaluator
 
 
-def load(path: str | Path) -> PromptFile:
+def read_text(path: str | Path) -> str:
+    """A prompt file's text, read no further than the size limit: a huge file (or /dev/zero) is
+    refused, not read whole."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as file:
+            text = file.read(MAX_FILE_BYTES + 1)
     except UnicodeDecodeError:
         raise PromptFileError("", "is not UTF-8 text", None, str(path)) from None
-    return loads(text, source=str(path))
+    _check_size(text, str(path))
+    return text
+
+
+def load(path: str | Path) -> PromptFile:
+    return loads(read_text(path), source=str(Path(path)))
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -586,7 +695,8 @@ def _title(text: str | None) -> str:
 
 __all__ = [
     "PromptFile", "PromptFileError", "ModelParameters", "Message", "Evaluator", "StringEvaluator",
-    "LLMEvaluator", "Choice", "load", "loads", "dumps", "save", "to_data", "render", "as_text", "from_chat",
+    "LLMEvaluator", "Choice", "load", "loads", "read_text", "MAX_FILE_BYTES", "TOO_LARGE", "dumps", "save", "to_data",
+    "render", "as_text", "from_chat",
     "prompts_dir", "list_prompt_files",
     "BUILTIN_EVALUATORS", "STRING_RULES",
 ]

@@ -71,6 +71,9 @@ class Settings:
     custom_endpoints: str | None = None  # playground.netguard's policy text; None: by sign-in mode
     user_requests_per_minute: int | None = None  # per signed-in user, over all replicas; None: no limit
     max_image_mb: int = 4  # the largest image a prompt may carry, in megabytes
+    # What each user may keep in the database, in megabytes; 0: no budget ("off"); None: the
+    # default, DEFAULT_USER_STORAGE_MB with sign-in and no budget without (see user_storage_bytes).
+    user_storage_mb: int | None = None
 
 
 # Variable name -> (field, parser). Every variable here is documented in .env.sample.
@@ -114,6 +117,16 @@ def _seconds(name: str, value: str) -> float:
     if not 0 < number <= 3600:
         raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {value!r}.")
     return number
+
+
+def _megabytes_or_off(name: str, value: str) -> int:
+    if value.lower() == "off":
+        return 0
+    try:
+        return _int(1, 1_000_000)(name, value)
+    except SettingsError:
+        raise SettingsError(f"{name} must be a whole number of megabytes from 1 to 1000000, or off; "
+                            f"got {value!r}.") from None
 
 
 def _postgres_url(name: str, value: str) -> str:
@@ -177,8 +190,23 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "PLAYGROUND_CUSTOM_ENDPOINTS": ("custom_endpoints", _custom_endpoints),
     "PLAYGROUND_USER_REQUESTS_PER_MINUTE": ("user_requests_per_minute", _int(1, 1_000_000)),
     "PLAYGROUND_MAX_IMAGE_MB": ("max_image_mb", _int(1, 50)),
+    "PLAYGROUND_USER_STORAGE_MB": ("user_storage_mb", _megabytes_or_off),
 }
 assert {f for f, _ in VARIABLES.values()} == {f.name for f in fields(Settings)}
+
+
+# With sign-in, many people share one database: 200 MB each holds thousands of text conversations
+# or about 50 images at the 4 MB cap, and 100 users at most 20 GB. Without sign-in the one user
+# owns the disk, and nothing they save is refused unless they set a budget.
+DEFAULT_USER_STORAGE_MB = 200
+
+
+def user_storage_bytes(settings: Settings, signed_in: bool) -> int | None:
+    """The storage budget per user in bytes, None for no budget."""
+    mb = settings.user_storage_mb
+    if mb is None:
+        mb = DEFAULT_USER_STORAGE_MB if signed_in else 0
+    return mb * 1024 * 1024 or None
 
 
 def load_settings(

@@ -24,6 +24,8 @@ TOKEN_OPEN, ADD_ENDPOINT_OPEN = "model_token_open", "model_add_endpoint_open"
 # {provider id: bool}: the user says this endpoint's model accepts images (no catalog says so);
 # shared by Chat and Compare. The sidebar's checkbox is VISION_INPUT + provider id.
 VISION, VISION_INPUT = "model_accepts_images", "model_accepts_images_"
+# The embedded model's restart count this session last saw: a higher one is told ("restarted").
+EMBEDDED_RESTARTS = "model_embedded_restarts"
 
 # -- Chat ---------------------------------------------------------------------------------------
 CHAT = "chat_"  # prefix of the Chat page's keys; parameters are CHAT + the parameter's name
@@ -32,6 +34,7 @@ ERROR = "chat_error"  # the last request's error message, shown until the next s
 RETRY = "chat_retry"  # set by Retry, Edit and Regenerate: send the conversation again
 GENERATION = "chat_generation"  # the reply being streamed in this session, if any
 CONVERSATION_ID = "chat_conversation_id"  # the stored conversation shown, once it has a first message
+DELETED = "chat_deleted"  # the conversation shown was deleted in another tab: nothing is saved until restored
 SHOWN = "chat_shown"  # how many of the latest messages the page draws
 SYSTEM_PROMPT = "chat_system_prompt"
 STOP = "chat_stop"

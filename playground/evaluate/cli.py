@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from ..client import ChatClient, PlaygroundError, Transport
 from ..local_endpoint.model import MODEL_NAME
-from ..promptfile import PromptFileError, load
+from ..promptfile import PromptFileError, loads, read_text
 from ..providers import AZURE, EMBEDDED, GITHUB, Provider, configured_providers
 from ..settings import Settings, SettingsError, load_settings
 from .engine import (
@@ -233,8 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.concurrency is not None and args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
     try:
-        prompt = load(args.file)
-        prompt_text = Path(args.file).read_text(encoding="utf-8")
+        prompt_text = read_text(args.file)  # once, bounded: the text checked is the text the run keeps
+        prompt = loads(prompt_text, source=str(Path(args.file)))
     except FileNotFoundError:
         print(f"{args.file}: no such file", file=sys.stderr)
         return EXIT_INVALID

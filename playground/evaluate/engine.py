@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..client import ChatParams, PlaygroundError, Reply
-from ..promptfile import PromptFile, dumps, loads
+from ..promptfile import PromptFile, PromptFileError, dumps, loads
 from .evaluators import (
     EvaluatorResult,
     judge_messages,
@@ -518,7 +518,11 @@ def execute(run: EvalRun, models: Sequence[ModelTarget], judge: ModelTarget | No
 def _run_cell(cell: Cell, prompt: PromptFile, target: ModelTarget, pool: _Pool, params: ChatParams,
               judge: ModelTarget | None, judge_pool: _Pool | None, judge_params: ChatParams,
               cancel: threading.Event, max_retry_wait: float) -> Cell:
-    messages = prompt.render_messages(cell.test_case)
+    try:
+        messages = prompt.render_messages(cell.test_case)
+    except PromptFileError as error:  # a row that fills a template in past the limit: this cell only
+        cell.state, cell.error = DONE, str(error)
+        return cell
     attempts = [0]
     try:
         reply = _call(pool, target, messages, params, cancel, max_retry_wait, attempts)

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store import LOCAL_OWNER, Store
+from ..store import LOCAL_OWNER, Store, usage
 from .engine import Cell, EvalRun
 
 
@@ -63,7 +63,9 @@ class RunDiff:
 
 class RunStore:
     """`RunStore(store)`; `save(run, owner)` returns the id; `list(owner)` newest first;
-    `get(id, owner)` and `delete(id, owner)` see only that owner's runs."""
+    `get(id, owner)` and `delete(id, owner)` see only that owner's runs. A run counts toward its
+    owner's storage budget (playground.store.usage) but is never refused by it: the run is done and
+    paid for; the owner's next prompt is refused instead."""
 
     def __init__(self, store: Store):
         self._db = store.database
@@ -71,12 +73,14 @@ class RunStore:
     def save(self, run: EvalRun, owner: str = LOCAL_OWNER) -> str:
         run_id = uuid.uuid4().hex
         progress = run.progress()
+        texts = (run.prompt_text, json.dumps(run.models), json.dumps(run.judge) if run.judge else None,
+                 json.dumps(run.params), json.dumps(run.to_dict(), default=str))
         with self._db.write() as tx:
+            usage.charge(tx, owner, usage.ROW_BYTES + usage.size(*texts), None)
             tx.run("INSERT INTO eval_runs (id, owner, created, saved, name, prompt_text, models_json, judge_json,"
                    " params_json, run_json, total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (run_id, owner, run.created, time.time(), run.prompt.name or "", run.prompt_text,
-                    json.dumps(run.models), json.dumps(run.judge) if run.judge else None, json.dumps(run.params),
-                    json.dumps(run.to_dict(), default=str), progress.total, progress.passed))
+                   (run_id, owner, run.created, time.time(), run.prompt.name or "", *texts, progress.total,
+                    progress.passed))
         return run_id
 
     def list(self, owner: str = LOCAL_OWNER, limit: int = 100) -> list[RunSummary]:
@@ -96,6 +100,10 @@ class RunStore:
 
     def delete(self, run_id: str, owner: str = LOCAL_OWNER) -> bool:
         with self._db.write() as tx:
+            row = tx.one(f"SELECT {usage.runs_size_sql(tx)} FROM eval_runs WHERE id = ? AND owner = ?", (run_id, owner))
+            if row is None:
+                return False
+            usage.charge(tx, owner, -int(row[0]), None)
             return tx.run("DELETE FROM eval_runs WHERE id = ? AND owner = ?", (run_id, owner)).rowcount > 0
 
 

@@ -16,7 +16,17 @@ from dataclasses import replace
 from typing import Any
 
 from .. import state as keys
-from ..promptfile import Evaluator, Message, ModelParameters, PromptFile, PromptFileError, dumps, loads
+from ..promptfile import (
+    MAX_FILE_BYTES,
+    TOO_LARGE,
+    Evaluator,
+    Message,
+    ModelParameters,
+    PromptFile,
+    PromptFileError,
+    dumps,
+    loads,
+)
 from .engine import DEFAULT_MAX_TOKENS, EvalRun, ModelTarget, execute, plan_evaluation
 
 
@@ -39,6 +49,8 @@ def open_text(state: MutableMapping[str, Any], text: str, source: str) -> str | 
 
 def decode(data: bytes, source: str) -> tuple[str | None, str | None]:
     """An uploaded file's bytes as text, or why not."""
+    if len(data) > MAX_FILE_BYTES:  # refused before decoding a copy of it
+        return None, f"{source}: {TOO_LARGE}"
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:

@@ -1,5 +1,5 @@
 """`python -m playground.local_endpoint --port PORT [--host H] [--api-key KEY] [--threads N] [--parallel N]
-[--model FILE.gguf] [--allowed-host NAME ...]`"""
+[--model FILE.gguf] [--allowed-host NAME ...] [--request-timeout SECONDS] [--max-reply-seconds SECONDS]`"""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import argparse
 import os
 import sys
 
-from .server import DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BODY_BYTES, EndpointServer, json_lines_logger
+from .model import DEFAULT_MAX_REPLY_SECONDS
+from .server import (
+    DEFAULT_KEEP_ALIVE,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+    EndpointServer,
+    json_lines_logger,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,18 +44,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     parser.add_argument("--keep-alive", type=float, default=DEFAULT_KEEP_ALIVE,
                         help="seconds between empty SSE lines sent to a streamed request waiting for the model")
+    parser.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, metavar="SECONDS",
+                        help="a client must send its whole request (line, headers, body) within this time, "
+                             "else it is dropped; also closes idle keep-alive connections and writes to a "
+                             f"client that stopped reading (default: {DEFAULT_REQUEST_TIMEOUT:g})")
+    parser.add_argument("--max-reply-seconds", type=float, default=DEFAULT_MAX_REPLY_SECONDS, metavar="SECONDS",
+                        help="a request holds a copy of the model at most this long; its reply then ends with "
+                             "finish_reason 'length', so requests queued behind it get their turn "
+                             f"(default: {DEFAULT_MAX_REPLY_SECONDS:g})")
     parser.add_argument("--request-log", default=None,
                         help="append each chat request body as a JSON line to this file (for tests and debugging)")
     args = parser.parse_args(argv)
 
     if args.parallel < 1:
         parser.error("--parallel must be at least 1")
+    for flag in ("request_timeout", "max_reply_seconds"):
+        if not getattr(args, flag) > 0:  # also refuses nan
+            parser.error(f"--{flag.replace('_', '-')} must be more than 0 seconds")
     from .model import MODEL_VARIABLE, EmbeddedModel, ModelFileError
 
     try:
         # The file is checked (exists, readable, GGUF) before llama.cpp is asked to load it.
         model = EmbeddedModel(model_path=args.model, n_threads=args.threads, parallel=args.parallel,
-                              n_ctx=args.context_length)
+                              n_ctx=args.context_length, max_reply_seconds=args.max_reply_seconds)
     except ModelFileError as exc:
         print(f"local-endpoint: cannot serve the model {args.model or 'SmolLM2-135M-Instruct'!r} "
               f"(--model, {MODEL_VARIABLE}): {exc}", file=sys.stderr, flush=True)
@@ -64,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         request_log=json_lines_logger(args.request_log) if args.request_log else None,
         keep_alive=args.keep_alive,
         allowed_hosts=args.allowed_host,
+        request_timeout=args.request_timeout,
     )
     print(f"local-endpoint: serving {args.host}:{server.server_address[1]}", file=sys.stderr, flush=True)
     try:

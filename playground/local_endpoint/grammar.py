@@ -41,6 +41,199 @@ def json_object_gbnf() -> str:
     return JSON_GBNF
 
 
+# --- limits ------------------------------------------------------------------------------
+#
+# llama.cpp's grammar parser refuses some grammars (and llama-cpp-python then samples with a
+# NULL grammar: the process dies), and a grammar with many live alternatives makes every token
+# cost more. So a schema is measured before it is converted, and the grammar before it is used;
+# bench/bench_grammar.py has the numbers behind each limit.
+
+# The converter writes `maxLength: n` (and maxItems, `{0,n}` in a pattern) as n nested optional
+# groups, two parser rules each; llama.cpp refuses more than 2000 rules inside one group, so
+# 1000 builds and 1001 does not. Fixed counts (minLength...) are limited alike: their grammar
+# grows with them.
+MAX_REPETITION = 1000
+# Enum values, anyOf/oneOf branches, type lists and optional properties, in the whole schema:
+# each one still possible is checked against the whole vocabulary for every token (about 0.3 ms
+# each on one core here: 256 of them add about 80 ms per token).
+MAX_ALTERNATIVES = 256
+# Schemas (every property, item and branch; a $ref counts as what it refers to) and how deep
+# they nest: keeps the conversion itself quick and its recursion shallow.
+MAX_SCHEMA_NODES = 1000
+MAX_SCHEMA_DEPTH = 32
+MAX_PATTERN_LENGTH = 1000
+# llama.cpp parses about 6 KB of grammar per millisecond: 256 KiB take about 45 ms.
+MAX_GRAMMAR_BYTES = 256 * 1024
+
+_REPETITION_KEYS = ("minLength", "maxLength", "minItems", "maxItems")
+_QUANTIFIER = re.compile(r"\{([^}]*)\}")
+# After a backslash llama.cpp's grammar parser takes only these characters...
+_GBNF_ESCAPES = frozenset('xuUtrn\\"[]')
+# ...and outside [...] the converter unescapes these before the parser sees them.
+_UNESCAPED_BY_CONVERTER = frozenset("[]()|{}*+?")
+
+
+class SchemaRefused(ValueError):
+    """A schema over one of the limits: `field` is the path of what to change."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class SchemaBudget:
+    """Nodes and alternatives counted so far: one budget for everything that ends up in one
+    grammar (the response format, or all the tools' parameters)."""
+
+    def __init__(self, scope: str):
+        self.scope = scope
+        self.nodes = 0
+        self.alternatives = 0
+
+    def add_node(self) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_SCHEMA_NODES:
+            raise SchemaRefused(self.scope, f"'{self.scope}' has more than {MAX_SCHEMA_NODES} schemas (properties, "
+                                "items and branches, a $ref counting as what it refers to); the embedded model "
+                                f"takes at most {MAX_SCHEMA_NODES}.")
+
+    def add_alternatives(self, count: int, at: str) -> None:
+        self.alternatives += count
+        if self.alternatives > MAX_ALTERNATIVES:
+            raise SchemaRefused(at, f"'{at}' brings the alternatives of '{self.scope}' (enum values, anyOf and oneOf "
+                                f"branches, type lists, optional properties) to {self.alternatives}; the embedded "
+                                f"model takes at most {MAX_ALTERNATIVES}: each one slows down every token.")
+
+
+def check_schema(schema: dict[str, Any], where: str, budget: SchemaBudget | None = None,
+                 refs: bool = True) -> None:
+    """Raise SchemaRefused if the grammar of `schema` (found at `where`) is over a limit.
+    `refs=False` refuses every $ref (a tool's parameters are converted inside the call
+    schema, where `#/...` means something else)."""
+    _Walk(schema, where, budget or SchemaBudget(where), refs).visit(schema, where, 1)
+
+
+class _Walk:
+    def __init__(self, root: dict[str, Any], where: str, budget: SchemaBudget, refs: bool):
+        self.root, self.where, self.budget, self.refs = root, where, budget, refs
+        self.resolving: list[str] = []
+
+    def visit(self, node: Any, at: str, depth: int) -> None:
+        if not isinstance(node, dict):
+            return  # not a schema: the converter says so
+        if depth > MAX_SCHEMA_DEPTH:
+            raise SchemaRefused(at, f"'{at}' is nested {depth} schemas deep; the embedded model takes schemas "
+                                f"nested at most {MAX_SCHEMA_DEPTH} deep.")
+        self.budget.add_node()
+        for key in _REPETITION_KEYS:
+            _check_count(node.get(key), f"{at}.{key}")
+        if isinstance(node.get("pattern"), str):
+            check_pattern(node["pattern"], f"{at}.pattern")
+        self._count_alternatives(node, at)
+        for key in ("anyOf", "oneOf", "allOf", "prefixItems", "items"):
+            if isinstance(node.get(key), list):
+                for index, item in enumerate(node[key]):
+                    self.visit(item, f"{at}.{key}[{index}]", depth + 1)
+        for key in ("items", "additionalProperties"):
+            self.visit(node.get(key), f"{at}.{key}", depth + 1)
+        if isinstance(node.get("properties"), dict):
+            for name, item in node["properties"].items():
+                self.visit(item, f"{at}.properties.{name}", depth + 1)
+        if isinstance(node.get("$ref"), str):
+            self._follow(node["$ref"], f"{at}.$ref", depth + 1)
+
+    def _count_alternatives(self, node: dict[str, Any], at: str) -> None:
+        for key in ("enum", "anyOf", "oneOf", "type"):
+            if isinstance(node.get(key), list):
+                self.budget.add_alternatives(len(node[key]), f"{at}.{key}")
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            required = node.get("required")
+            optional = [name for name in properties if not (isinstance(required, list) and name in required)]
+            self.budget.add_alternatives(len(optional) + (node.get("additionalProperties") not in (None, False)),
+                                         f"{at}.properties")
+
+    def _follow(self, ref: str, at: str, depth: int) -> None:
+        """A $ref counts as the schema it refers to; one that leads back to itself is refused:
+        llama.cpp refuses a left-recursive grammar, and an ambiguous recursive one doubles the
+        work of each token with every level the model opens."""
+        if not self.refs:
+            raise SchemaRefused(at, f"'{at}': the embedded model does not take $ref in a tool's parameters; "
+                                "write the schema out in place.")
+        if ref in self.resolving:
+            raise SchemaRefused(at, f"'{at}' refers to {ref!r}, which contains it: the embedded model does not take "
+                                "recursive schemas.")
+        target: Any = self.root
+        path = self.where
+        # Resolved as llama-cpp-python's converter does: `#/a/b` names keys of the schema itself.
+        for key in ref[2:].split("/") if ref.startswith("#/") else [None]:
+            if not isinstance(target, dict) or key not in target:
+                raise SchemaRefused(at, f"'{at}' must refer to a part of this schema, as in '#/$defs/name'; "
+                                    f"got {ref[:80]!r}.")
+            target, path = target[key], f"{path}.{key}"
+        self.resolving.append(ref)
+        self.visit(target, path, depth)
+        self.resolving.pop()
+
+
+def _check_count(value: Any, at: str) -> None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_REPETITION:
+        shown = value if isinstance(value, int) else f"{value:g}"
+        raise SchemaRefused(at, f"'{at}' is {shown}; the embedded model takes at most {MAX_REPETITION} here "
+                            "(llama.cpp cannot build the grammar of a longer repetition).")
+
+
+def check_pattern(pattern: str, at: str) -> None:
+    """What of a `pattern` llama.cpp's parser would refuse (after the converter) or that
+    grows the grammar: its length, escapes the parser does not know, and its repetitions
+    (llama.cpp counts those of one group together, so all of them are added up)."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise SchemaRefused(at, f"'{at}' is {len(pattern)} characters long; the embedded model takes patterns of at "
+                            f"most {MAX_PATTERN_LENGTH}.")
+    in_class, index = False, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            escaped = pattern[index + 1:index + 2]
+            allowed = _GBNF_ESCAPES if in_class else _GBNF_ESCAPES | _UNESCAPED_BY_CONVERTER
+            if escaped not in allowed or not escaped:
+                shown = "\\" + escaped if escaped else "a lone \\ at the end"
+                raise SchemaRefused(at, f"'{at}' uses {shown}, which the embedded model cannot turn into a grammar; "
+                                    "write the characters out instead, for example [0-9] for \\d.")
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]":
+            in_class = False
+        index += 1
+    repetitions = sum(1 for char in pattern if char in "*+?")
+    for quantifier in _QUANTIFIER.findall(pattern):
+        bounds = [part.strip() for part in quantifier.split(",")]
+        repetitions += max((int(part) for part in bounds if part.isdigit()), default=1)
+    if repetitions > MAX_REPETITION:
+        raise SchemaRefused(at, f"'{at}' repeats up to {repetitions} times in all ({{n,m}}, *, + and ? add up); "
+                            f"the embedded model takes at most {MAX_REPETITION}.")
+
+
+def check_gbnf(gbnf: str, where: str) -> None:
+    """The last check, on the grammar itself: its size, then llama.cpp's own parser (with no
+    vocabulary: a parse is all it does), so that what it would refuse is a 400 here and not
+    a NULL grammar that crashes the process when sampling."""
+    size = len(gbnf.encode("utf-8"))
+    if size > MAX_GRAMMAR_BYTES:
+        raise SchemaRefused(where, f"The grammar built from '{where}' is {size} bytes; the embedded model takes "
+                            f"grammars of at most {MAX_GRAMMAR_BYTES} bytes (about 30 strings of maxLength 1000).")
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(None, gbnf.encode("utf-8"), b"root")
+    if not sampler:
+        raise SchemaRefused(where, f"llama.cpp cannot build the grammar of '{where}' (its grammar parser refuses "
+                            "it: too many repetitions nested in one group, or left recursion).")
+    llama_cpp.llama_sampler_free(sampler)
+
+
 # --- tool calls --------------------------------------------------------------------------
 #
 # The model calls a tool by writing `{"name": "<tool>", "arguments": {...}}`, constrained by a

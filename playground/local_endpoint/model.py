@@ -21,6 +21,13 @@ change what a seeded sampler draws: the first reply after start-up (a fresh eval
 differed from every later one. A request with a seed therefore always evaluates its prompt
 from scratch (`Llama.reset`), on any copy, streamed or not; requests without a seed keep the
 prefix reuse, which saves most of the prompt time in a long conversation.
+
+Time cap: a request holds its copy for at most `max_reply_seconds` (`--max-reply-seconds`)
+from the moment it gets it. Past that, the reply ends at the next token with finish_reason
+"length", as if max_tokens had been reached, and choices not begun yet come back empty with
+"length" too; so a request asking for an endless reply (ignore_eos, a huge max_tokens, many
+choices) cannot keep the requests queued behind it waiting forever. Evaluating the prompt cannot
+be cut: a prompt that takes longer than the cap gets an empty reply right after it.
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ MODEL_PROVIDER = "HuggingFaceTB"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_LENGTH = 8192
 FALLBACK_CONTEXT_LENGTH = 4096  # for a GGUF whose metadata names no context length
+# The time cap (see above): a maximal reply (8,150 tokens of SmolLM2-135M on one thread, this 2-core
+# machine under load) took 534 s; 600 s cuts no reply the default model can write.
+DEFAULT_MAX_REPLY_SECONDS = 600.0
 MODEL_VARIABLE = "PLAYGROUND_LOCAL_MODEL"
 # For a GGUF file without a chat template: ChatML, the most common one.
 CHATML_TEMPLATE = (
@@ -141,9 +151,11 @@ class TokenLog:
     token's log-probability with its `top_logprobs` most likely alternatives."""
 
     def __init__(self, model: LocalModel, top_logprobs: int | None, stop_token_ids: tuple[int, ...],
-                 client_gone: Callable[[], bool] | None = None):
+                 client_gone: Callable[[], bool] | None = None, deadline: float | None = None):
         self._model = model
         self._client_gone = client_gone
+        self._deadline = deadline
+        self.out_of_time = False  # the reply was ended by the time cap
         self.top_logprobs = top_logprobs
         self.stop_token_ids = frozenset(stop_token_ids)
         self.completion_tokens = 0
@@ -159,6 +171,8 @@ class TokenLog:
             raise ClientGone
         model = self._model
         ends = token in self.stop_token_ids or model.is_end_of_generation(token)
+        if not ends and _past(self._deadline):
+            ends = self.out_of_time = True
         if self.top_logprobs is not None:
             piece = model.piece(token)
             entry = model.logprob_entry(token, piece, self.top_logprobs)
@@ -339,9 +353,10 @@ class LocalModel:
         return {"messages": request.messages, "stream": stream, **options}
 
     def _generate(self, request: ChatRequest, stream: bool, index: int,
-                  client_gone: Callable[[], bool] | None = None) -> tuple[Any, TokenLog]:
+                  client_gone: Callable[[], bool] | None = None,
+                  deadline: float | None = None) -> tuple[Any, TokenLog]:
         """Start choice `index`; the caller holds the lock and clears `llama.token_log` after."""
-        log = TokenLog(self, request.top_logprobs, request.stop_token_ids, client_gone)
+        log = TokenLog(self, request.top_logprobs, request.stop_token_ids, client_gone, deadline)
         self.llama.token_log = log
         if "seed" in request.options:
             self.llama.reset()  # evaluate the prompt afresh: see "Repeatability" above
@@ -351,26 +366,32 @@ class LocalModel:
         return {"id": completion_id, "created": created, "model": self.info.name, **extra}
 
     def complete(self, request: ChatRequest, prompt_tokens: int,
-                 client_gone: Callable[[], bool] | None = None) -> dict[str, Any]:
+                 client_gone: Callable[[], bool] | None = None, deadline: float | None = None) -> dict[str, Any]:
         """A whole reply with `request.n` choices, generated one after the other. Usage counts
         the prompt once (as the API bills it) and the completion tokens of every choice.
-        `client_gone` is asked at every token; when it says yes, `ClientGone` is raised."""
+        `client_gone` is asked at every token; when it says yes, `ClientGone` is raised.
+        Past `deadline` (time.monotonic()), replies end with finish_reason "length"."""
         choices = []
         completion_tokens = 0
         try:
             for index in range(request.n):
-                result, log = self._generate(request, stream=False, index=index, client_gone=client_gone)
+                if _past(deadline):
+                    choices.append({"index": index, "message": {"role": "assistant", "content": ""},
+                                    "finish_reason": "length"})
+                    continue
+                result, log = self._generate(request, stream=False, index=index, client_gone=client_gone,
+                                             deadline=deadline)
                 choice = result["choices"][0]
                 content = choice["message"]["content"] or ""
                 entry: dict[str, Any] = {
                     "index": index,
                     "message": {"role": "assistant", "content": content},
-                    "finish_reason": choice["finish_reason"],
+                    "finish_reason": "length" if log.out_of_time else choice["finish_reason"],
                 }
                 call = _tool_call(request, content)
                 if call is not None:
                     entry["message"] = {"role": "assistant", "content": None, "tool_calls": [call]}
-                    if choice["finish_reason"] == "stop":
+                    if entry["finish_reason"] == "stop":
                         entry["finish_reason"] = "tool_calls"
                 elif request.top_logprobs is not None:
                     entry["logprobs"] = {"content": log.take(len(content.encode("utf-8")))}
@@ -390,9 +411,11 @@ class LocalModel:
             },
         )
 
-    def stream(self, request: ChatRequest, prompt_tokens: int) -> Generator[dict[str, Any], None, None]:
+    def stream(self, request: ChatRequest, prompt_tokens: int,
+               deadline: float | None = None) -> Generator[dict[str, Any], None, None]:
         """Yield OpenAI-style chunk dicts. With n > 1 the choices stream one after the other,
-        each chunk naming its `index`.
+        each chunk naming its `index`. Past `deadline` (time.monotonic()), replies end with
+        finish_reason "length".
 
         Usage rides on the last chunk that carries a `finish_reason`, so a client that reads
         `choices[0]` of every update (Microsoft's samples do) never meets an empty list. Only
@@ -415,12 +438,18 @@ class LocalModel:
 
             for index in range(request.n):
                 yield chunk(index, {"role": "assistant", "content": ""})
+                if _past(deadline):
+                    finish = chunk(index, {}, "length")
+                    if index == request.n - 1 and not request.include_usage:
+                        finish["usage"] = usage()
+                    yield finish
+                    continue
                 finish_reason = None
                 emitted = 0
                 call = _CallStream(request) if request.tool_mode else None
                 for delta in call.announce() if call is not None else []:
                     yield chunk(index, {"tool_calls": [delta]})
-                chunks, log = self._generate(request, stream=True, index=index)
+                chunks, log = self._generate(request, stream=True, index=index, deadline=deadline)
                 try:
                     for part in chunks:
                         choice = part["choices"][0]
@@ -437,6 +466,8 @@ class LocalModel:
                             yield chunk(index, {"content": content}, **extra)
                 finally:
                     chunks.close()
+                if log.out_of_time:
+                    finish_reason = "length"
                 if call is not None and call.is_call:
                     if call.cut_before_name():
                         # As a whole reply would have it: what there is, as text.
@@ -457,6 +488,10 @@ class LocalModel:
                 yield self._envelope(completion_id, created, object="chat.completion.chunk", choices=[], usage=usage())
         finally:
             self.llama.token_log = None
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def _new_call_id() -> str:
@@ -526,10 +561,12 @@ class _CallStream:
 
 class EmbeddedModel:
     """What the endpoint serves: `parallel` copies of the model, each with its own llama.cpp
-    context and an equal share of `n_threads`, lent to requests in arrival order."""
+    context and an equal share of `n_threads`, lent to requests in arrival order, each for at
+    most `max_reply_seconds` (see "Time cap" above; None: no cap)."""
 
     def __init__(self, model_path: Path | None = None, n_threads: int | None = None, parallel: int = 1,
-                 n_ctx: int | None = None):
+                 n_ctx: int | None = None, max_reply_seconds: float | None = None):
+        self.max_reply_seconds = max_reply_seconds
         self.info = read_model_info(model_path)
         if n_ctx is not None and not 1 <= n_ctx <= self.info.context_length:
             raise ValueError(f"the context length must be between 1 and the model's "
@@ -552,7 +589,7 @@ class EmbeddedModel:
 
         copy = self._pool.acquire(still_there, interval)
         try:
-            return copy.complete(request, prompt_tokens, client_gone)
+            return copy.complete(request, prompt_tokens, client_gone, self._deadline())
         finally:
             self._pool.release(copy)
 
@@ -567,9 +604,13 @@ class EmbeddedModel:
         prompt_tokens = self.copies[0].check_fits(request)
         copy = self._pool.acquire(on_wait, interval)
         try:
-            yield from copy.stream(request, prompt_tokens)
+            yield from copy.stream(request, prompt_tokens, self._deadline())
         finally:
             self._pool.release(copy)
+
+    def _deadline(self) -> float | None:
+        """When a request that just got its copy must give it back."""
+        return None if self.max_reply_seconds is None else time.monotonic() + self.max_reply_seconds
 
 
 def _token_logprob(piece: bytes, logprob: float) -> dict[str, Any]:

@@ -182,6 +182,8 @@ def _tools(body: dict) -> list[dict[str, Any]] | None:
     from jsonschema import SchemaError, validators
 
     names: set[str] = set()
+    # All tools share one budget: the grammar of a call holds every tool's parameters.
+    budget = grammar.SchemaBudget("tools")
     for index, tool in enumerate(tools):
         where = f"tools[{index}]"
         function = tool.get("function") if isinstance(tool, dict) else None
@@ -201,6 +203,10 @@ def _tools(body: dict) -> list[dict[str, Any]] | None:
             at = f"{where}.function.parameters"
             if not isinstance(parameters, dict):
                 raise _invalid(at, f"'{at}' must be a JSON schema object.")
+            try:  # first: it bounds what the JSON-schema check below has to walk
+                grammar.check_schema(parameters, at, budget, refs=False)
+            except grammar.SchemaRefused as exc:
+                raise _invalid(exc.field, exc.message) from None
             try:
                 validators.validator_for(parameters).check_schema(parameters)
             except SchemaError as exc:
@@ -264,12 +270,26 @@ def _response_format_grammar(body: dict) -> str | None:
         schema = fmt.get("json_schema")
         if not isinstance(schema, dict) or not isinstance(schema.get("schema"), dict):
             raise _invalid("response_format", "'response_format.json_schema.schema' must be a JSON schema object.")
+        where = "response_format.json_schema.schema"
         try:
-            return grammar.schema_gbnf(schema["schema"])
+            grammar.check_schema(schema["schema"], where)
+            gbnf = grammar.schema_gbnf(schema["schema"])
+        except grammar.SchemaRefused as exc:
+            raise _invalid(exc.field, exc.message) from None
         except Exception as exc:  # the converter raises assorted errors on schemas it cannot express
             raise _invalid("response_format", f"'response_format.json_schema.schema' cannot be turned into a "
                            f"grammar by the embedded model: {exc}") from None
+        return _checked(gbnf, where)
     raise _invalid("response_format", "'response_format.type' must be 'text', 'json_object' or 'json_schema'.")
+
+
+def _checked(gbnf: str, where: str) -> str:
+    """`gbnf`, once llama.cpp is sure to build it (see grammar.check_gbnf)."""
+    try:
+        grammar.check_gbnf(gbnf, where)
+    except grammar.SchemaRefused as exc:
+        raise _invalid(exc.field, exc.message) from None
+    return gbnf
 
 
 def _max_tokens(body: dict, n_ctx: int) -> int | None:
@@ -406,6 +426,8 @@ def validate_chat_request(body: Any, n_ctx: int, extra_parameters: str | None) -
         except Exception as exc:  # a parameters schema the grammar converter cannot express
             raise _invalid("tools", f"A tool's 'parameters' schema cannot be turned into a grammar by the "
                            f"embedded model: {exc}") from None
+        reply_grammar = _checked(reply_grammar, "tools" if len(call_tools) > 1 else
+                                 f"tools[{tools.index(call_tools[0])}].function.parameters")
         messages = _with_tools(messages, tools, choice)
     return ChatRequest(
         messages=messages,

@@ -24,6 +24,7 @@ Pure Python, no Streamlit. Invariants the API relies on (each method documents i
     mine.add_message(cid, "user", "Hello")    # BEFORE the request is sent
 """
 
+from . import usage
 from .conversations import (
     DATABASE_URL_VARIABLE,
     DB_PATH_VARIABLE,
@@ -42,6 +43,7 @@ from .records import (
     ROLES,
     STATUSES,
     Conversation,
+    ConversationDeleted,
     ConversationNotFound,
     ImportLimits,
     InvalidImport,
@@ -52,11 +54,12 @@ from .records import (
     auto_title,
 )
 from .schema import MIGRATIONS, SCHEMA_VERSION
+from .usage import StorageFull
 
 __all__ = [
     "DATABASE_URL_VARIABLE", "DB_PATH_VARIABLE", "DEFAULT_DB_PATH", "DELETED_RETENTION_SECONDS", "EXPORT_FORMAT",
     "EXPORT_VERSION", "IMAGE_MIMES", "KINDS", "LOCAL_OWNER", "MAX_IMAGE_BYTES", "MIGRATIONS", "ROLES",
-    "SCHEMA_VERSION", "STATUSES", "Conversation", "ConversationNotFound", "ImportLimits", "InvalidImport",
-    "Message", "MessageNotFound", "OwnerStore", "Store", "StoreError", "Summary", "auto_title", "export_json",
-    "export_markdown", "open_store", "parse_import",
+    "SCHEMA_VERSION", "STATUSES", "Conversation", "ConversationDeleted", "ConversationNotFound", "ImportLimits",
+    "InvalidImport", "Message", "MessageNotFound", "OwnerStore", "Store", "StorageFull", "StoreError", "Summary",
+    "auto_title", "export_json", "export_markdown", "open_store", "parse_import", "usage",
 ]

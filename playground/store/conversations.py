@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ..messages import Image
-from . import documents
+from . import documents, usage
 from .records import (
     DEFAULT_IMPORT_LIMITS,
     KINDS,
     LOCAL_OWNER,
     MAX_IMAGE_BYTES,
     Conversation,
+    ConversationDeleted,
     ConversationNotFound,
     ImportLimits,
     Message,
@@ -44,12 +45,16 @@ class OwnerStore:
 
     Methods that change a conversation raise `ConversationNotFound` (a LookupError) for an
     unknown id, `MessageNotFound` (a LookupError) for a message id not in that conversation,
-    and `ValueError` for a bad argument. Every write is one transaction."""
+    `ConversationDeleted` when adding to or changing the messages or setup of a deleted one,
+    `usage.StorageFull` when what the owner adds would pass this owner's `storage_budget`,
+    and `ValueError` for a bad argument. Every write is one transaction: refused, it wrote nothing."""
 
-    def __init__(self, store: Store, owner: str):
+    def __init__(self, store: Store, owner: str, storage_budget: int | None = None):
         self._store = store
         self._db: Backend = store._db
         self.owner = check_owner(owner)
+        # The bytes this owner may keep (playground.store.usage); None: the Store's budget.
+        self.storage_budget: int | None = store.storage_budget if storage_budget is None else int(storage_budget)
 
     def __repr__(self) -> str:
         return f"OwnerStore({self._store!r}, {self.owner!r})"
@@ -65,6 +70,7 @@ class OwnerStore:
             raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
         setup_json = dump_object(setup, "setup")
         with self._db.write() as tx:
+            self._charge(tx, usage.ROW_BYTES + usage.size(setup_json))
             return self._insert_conversation(tx, clean_title(title or ""), kind, setup_json, None)
 
     def get(self, conversation_id: str) -> Conversation | None:
@@ -106,15 +112,20 @@ class OwnerStore:
             "name": str|None}], each at most the Store's `max_image_bytes`.
         column: None in a chat; the column index in a comparison. metrics: a JSON dict or None.
         Text is stored exactly (NUL, RTL marks, emoji, megabytes); an unpaired surrogate cannot
-        be stored as UTF-8 and is refused with ValueError."""
+        be stored as UTF-8 and is refused with ValueError.
+        The storage budget refuses what the owner adds (StorageFull), never a reply (role
+        assistant): the model's work is kept, and the owner's next message is refused instead."""
         check_message(role, content, status, column, tool_calls, tool_call_id)
         metrics_json = None if metrics is None else dump_object(metrics, "metrics")
         stored_images = check_images(images, self._store.max_image_bytes)
+        tool_calls_json = None if tool_calls is None else dump_json(tool_calls, "tool_calls")
         with self._db.write() as tx:
-            title_auto = self._title_auto(tx, conversation_id)
+            title_auto = self._writable(tx, conversation_id)
+            self._charge(tx, usage.message_size(content, metrics_json, tool_calls_json, stored_images),
+                         refuse=role != "assistant")
             message_id = self._insert_message(tx, conversation_id, {
                 "role": role, "content": content, "metrics": metrics_json, "status": status, "column": column,
-                "created": now(), "tool_calls": None if tool_calls is None else dump_json(tool_calls, "tool_calls"),
+                "created": now(), "tool_calls": tool_calls_json,
                 "tool_call_id": tool_call_id, "images": stored_images})
             self._touch(tx, conversation_id, refresh_title=title_auto and role == "user")
             return message_id
@@ -128,8 +139,11 @@ class OwnerStore:
         check_text(content, "content")
         db = self._db
         with db.write() as tx:
-            title_auto = self._title_auto(tx, conversation_id)
+            title_auto = self._writable(tx, conversation_id)
             self._check_message_id(tx, conversation_id, message_id)
+            freed = self._following_size(tx, conversation_id, message_id) if drop_following else 0
+            (old,) = tx.one_row(f"SELECT {db.octets('content')} FROM messages WHERE id = ?", (message_id,))
+            self._charge(tx, usage.size(content) - int(old) - freed)
             tx.run("UPDATE messages SET content = ?, content_fold = ? WHERE id = ?",
                    (db.text(content), db.text(content.casefold()), message_id))
             if drop_following:
@@ -140,8 +154,9 @@ class OwnerStore:
         """Delete every message after `message_id` (which stays, images and all): regenerate a
         reply, or resend."""
         with self._db.write() as tx:
-            title_auto = self._title_auto(tx, conversation_id)
+            title_auto = self._writable(tx, conversation_id)
             self._check_message_id(tx, conversation_id, message_id)
+            self._charge(tx, -self._following_size(tx, conversation_id, message_id))
             tx.run("DELETE FROM messages WHERE conversation_id = ? AND id > ?", (conversation_id, message_id))
             self._touch(tx, conversation_id, refresh_title=title_auto)
 
@@ -153,7 +168,10 @@ class OwnerStore:
         if row is not None and row[0] == setup_json:
             return  # no write lock taken
         with self._db.write() as tx:
-            self._title_auto(tx, conversation_id)
+            self._writable(tx, conversation_id)
+            (old,) = tx.one_row(f"SELECT {self._db.octets('setup')} FROM conversations WHERE id = ?",
+                                (conversation_id,))
+            self._charge(tx, usage.size(setup_json) - int(old))
             tx.run("UPDATE conversations SET setup = ? WHERE id = ?", (setup_json, conversation_id))
 
     def rename(self, conversation_id: str, title: str) -> None:
@@ -204,6 +222,18 @@ class OwnerStore:
             self._title_auto(tx, conversation_id)
             tx.run("UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,))
 
+    # -- storage ----------------------------------------------------------------------------------
+
+    def storage_used(self) -> int:
+        """The bytes this owner's saved data takes, as the storage budget counts it (playground.store.usage)."""
+        with self._db.read() as tx:
+            return usage.used(tx, self.owner)
+
+    def storage_left(self) -> int | None:
+        """The bytes this owner may still add (0 when at or past the budget); None: no budget."""
+        budget = self.storage_budget
+        return None if budget is None else max(0, budget - self.storage_used())
+
     # -- presets ----------------------------------------------------------------------------------
 
     def save_preset(self, name: str, data: dict[str, Any]) -> None:
@@ -212,6 +242,9 @@ class OwnerStore:
         name = clean_preset_name(name)
         data_json = dump_object(data, "preset")
         with self._db.write() as tx:
+            old = tx.one(f"SELECT {self._db.octets('data')} FROM presets WHERE owner = ? AND name = ?",
+                         (self.owner, name))
+            self._charge(tx, usage.size(data_json) - (int(old[0]) if old else -usage.ROW_BYTES))
             tx.run("INSERT INTO presets (owner, name, data, updated) VALUES (?, ?, ?, ?) ON CONFLICT (owner, name) "
                    "DO UPDATE SET data = excluded.data, updated = excluded.updated",
                    (self.owner, name, data_json, now()))
@@ -229,6 +262,11 @@ class OwnerStore:
         except ValueError:
             return False
         with self._db.write() as tx:
+            old = tx.one(f"SELECT {self._db.octets('data')} FROM presets WHERE owner = ? AND name = ?",
+                         (self.owner, name))
+            if old is None:
+                return False
+            self._charge(tx, -usage.ROW_BYTES - int(old[0]))
             return tx.run("DELETE FROM presets WHERE owner = ? AND name = ?", (self.owner, name)).rowcount > 0
 
     # -- export and import ------------------------------------------------------------------------
@@ -249,7 +287,10 @@ class OwnerStore:
         never take an endpoint URL or header from it."""
         doc = documents.parse_import(text, self._store.limits, self._store.max_image_bytes)
         moment = now()
+        total = usage.ROW_BYTES + usage.size(doc["setup"]) + sum(
+            usage.message_size(m["content"], m["metrics"], m["tool_calls"], m["images"]) for m in doc["messages"])
         with self._db.write() as tx:
+            self._charge(tx, total)
             conversation_id = self._insert_conversation(tx, doc["title"], doc["kind"], doc["setup"], doc["created"])
             for message in doc["messages"]:
                 self._insert_message(tx, conversation_id, dict(message, created=message["created"] or moment))
@@ -288,6 +329,24 @@ class OwnerStore:
             tx.run("INSERT INTO attachments (message_id, position, mime, data, detail, name) VALUES (?, ?, ?, ?, ?, ?)",
                    (message_id, position, image["mime"], image["data"], image["detail"], image["name"]))
         return message_id
+
+    def _charge(self, tx: Tx, delta: int, refuse: bool = True) -> None:
+        usage.charge(tx, self.owner, delta, self.storage_budget if refuse else None)
+
+    @staticmethod
+    def _following_size(tx: Tx, conversation_id: str, message_id: int) -> int:
+        return usage.messages_size(tx, "m.conversation_id = ? AND m.id > ?", (conversation_id, message_id))
+
+    def _writable(self, tx: Tx, conversation_id: str) -> bool:
+        """`_title_auto`, and ConversationDeleted for a deleted conversation: what a write would
+        add to it would go unseen, then be purged with it."""
+        row = tx.one("SELECT title_auto, deleted_at FROM conversations WHERE id = ? AND owner = ?",
+                     (conversation_id, self.owner))
+        if row is None:
+            raise ConversationNotFound(conversation_id)
+        if row[1] is not None:
+            raise ConversationDeleted(conversation_id)
+        return bool(row[0])
 
     def _title_auto(self, tx: Tx, conversation_id: str) -> bool:
         """Whether the title is derived; ConversationNotFound for an unknown id or one that is
@@ -334,13 +393,15 @@ class Store(OwnerStore):
     PostgreSQL synchronous_commit on); False survives a crash of the app only.
     `busy_timeout_ms`: how long a writer waits for another before failing.
     `limits`: what `import_json` accepts; `max_image_bytes`: the cap per image, on add and import.
-    `pool_size`: PostgreSQL connections at most (SQLite: one per thread)."""
+    `pool_size`: PostgreSQL connections at most (SQLite: one per thread).
+    `storage_budget`: the bytes each owner may keep (playground.store.usage); None: no budget."""
 
     def __init__(self, location: str | os.PathLike[str], *, durable: bool = True, busy_timeout_ms: int = 10_000,
                  limits: ImportLimits = DEFAULT_IMPORT_LIMITS, max_image_bytes: int = MAX_IMAGE_BYTES,
-                 pool_size: int = 10):
+                 pool_size: int = 10, storage_budget: int | None = None):
         self.limits = limits
         self.max_image_bytes = int(max_image_bytes)
+        self.storage_budget: int | None = None if storage_budget is None else int(storage_budget)
         self._db = open_backend(location, durable=durable, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
         self.backend = self._db.name
         self.location = self._db.location  # without a password
@@ -356,18 +417,23 @@ class Store(OwnerStore):
         """The connection, for a use case with a table of its own here (evaluation runs)."""
         return self._db
 
-    def scoped(self, owner: str) -> OwnerStore:
+    def scoped(self, owner: str, storage_budget: int | None = None) -> OwnerStore:
         """The store as `owner` (an OIDC `sub`, or LOCAL_OWNER) sees it: only their
-        conversations and presets; imports become theirs."""
-        return self if owner == LOCAL_OWNER else OwnerStore(self, owner)
+        conversations and presets; imports become theirs. `storage_budget`: the bytes they may
+        keep, if not the Store's `storage_budget`."""
+        if owner == LOCAL_OWNER and storage_budget in (None, self.storage_budget):
+            return self
+        return OwnerStore(self, owner, storage_budget)
 
     def purge_deleted(self, older_than_seconds: float) -> int:
         """Remove for good every owner's conversations deleted at least `older_than_seconds` ago,
         with their messages and images; returns how many. (0 purges every deleted one.)"""
         cutoff = now() - max(0.0, float(older_than_seconds))
+        where = "c.deleted_at IS NOT NULL AND c.deleted_at <= ?"
         with self._db.write() as tx:
-            return tx.run("DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
-                          (cutoff,)).rowcount
+            for owner, freed in usage.conversations_size(tx, where, (cutoff,)).items():
+                usage.charge(tx, owner, -freed, None)
+            return tx.run(f"DELETE FROM conversations AS c WHERE {where}", (cutoff,)).rowcount
 
     def purge_expired(self) -> int:
         """`purge_deleted(DELETED_RETENTION_SECONDS)`: call at startup and now and then (e.g.

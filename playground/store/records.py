@@ -34,6 +34,16 @@ class ConversationNotFound(StoreError, LookupError):
         self.conversation_id = conversation_id
 
 
+class ConversationDeleted(StoreError):
+    """A write to a conversation that is deleted (from another tab or session, say) is refused:
+    written, it would go unseen and then be purged with the conversation. `undelete` first."""
+
+    def __init__(self, conversation_id: str):
+        super().__init__("the conversation was deleted (in another tab or window, say), and a deleted "
+                         "conversation takes no new messages or changes")
+        self.conversation_id = conversation_id
+
+
 class MessageNotFound(StoreError, LookupError):
     def __init__(self, conversation_id: str, message_id: int):
         super().__init__(f"conversation {conversation_id!r} has no message {message_id!r}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from . import usage
 from .records import StoreError
 
 # -- transactions ---------------------------------------------------------------------------------
@@ -60,6 +61,10 @@ class Backend:
 
     def contains(self, column: str) -> str:
         """SQL that is true when `column` holds the `?` parameter as a substring."""
+        raise NotImplementedError
+
+    def octets(self, expression: str) -> str:
+        """SQL for the bytes of a text (UTF-8) or binary value; NULL for NULL."""
         raise NotImplementedError
 
     def text(self, value: str) -> Any:
@@ -133,6 +138,9 @@ class SQLiteBackend(Backend):
 
     def contains(self, column: str) -> str:
         return f"instr({column}, ?) > 0"
+
+    def octets(self, expression: str) -> str:
+        return f"length(CAST({expression} AS BLOB))"  # length() of text counts characters
 
     def _connect(self) -> sqlite3.Connection:
         # check_same_thread=False only so that _reap can close a dead thread's connection; a
@@ -261,6 +269,9 @@ class PostgresBackend(Backend):
 
     def contains(self, column: str) -> str:
         return f"position(? in {column}) > 0"
+
+    def octets(self, expression: str) -> str:
+        return f"octet_length({expression})"
 
     def text(self, value: str) -> bytes:
         return value.encode("utf-8")
@@ -570,6 +581,15 @@ CREATE INDEX requests_sent_owner ON requests_sent (owner, at);
 CREATE INDEX requests_sent_at ON requests_sent (at)
 """)
 
+# The per-owner storage budget (playground.store.usage): each owner's bytes, counted as they
+# change; what is already saved is counted once here.
+_BOTH_7 = _statements("""
+CREATE TABLE storage_used (
+    owner   TEXT PRIMARY KEY,
+    bytes   BIGINT NOT NULL
+)
+""")
+
 
 MIGRATIONS = (
     Migration(1, "conversations, messages and presets", sqlite=_SQLITE_1, postgresql=_POSTGRES_1),
@@ -578,6 +598,7 @@ MIGRATIONS = (
     Migration(4, "casefolded search columns", both=_BOTH_4, then=_fill_search_columns),
     Migration(5, "evaluation runs", both=_BOTH_5, then=_move_runs_file_in),
     Migration(6, "requests counted for the per-user limit", both=_BOTH_6),
+    Migration(7, "storage counted per owner for the storage budget", both=_BOTH_7, then=usage.fill),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -4,17 +4,26 @@ the embedded endpoint). The only module that imports the SDK."""
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import requests
 from azure.ai.inference import ChatCompletionsClient
 from azure.ai.inference.models import JsonSchemaFormat
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.policies import RedirectPolicy, RetryPolicy
+from azure.core.pipeline.transport import RequestsTransport
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.retry import Retry
 
 from ..errors import PlaygroundError
+from ..netguard import Guard, connect_first
 from ..types import ChatParams, Endpoint, ModelEntry, ModelInfo, Reply
 from . import base
 from .base import CONNECT_TIMEOUT, ChatStream, Context, Delta, HeadersHook, WireMessage
@@ -59,21 +68,27 @@ def request_kwargs(params: ChatParams) -> dict[str, Any]:
 class AzureInferenceTransport:
     """One SDK client per endpoint; build it once and reuse it (it keeps connections alive)."""
 
-    def __init__(self, endpoint: Endpoint, *, read_timeout: float = 120.0, max_retry_after: float = 10.0):
+    def __init__(self, endpoint: Endpoint, *, read_timeout: float = 120.0, max_retry_after: float = 10.0,
+                 guard: Guard | None = None):
+        """`guard`: the endpoint is one a user added. Each connection then goes only to an address
+        `guard` has just checked (playground.netguard), and requests carry nothing from this
+        deployment's environment (no proxy, no ~/.netrc login, no AZURE_HTTP_USER_AGENT)."""
         self.endpoint = endpoint
-        credential_options: dict[str, Any] = {}
+        options: dict[str, Any] = {}
+        if guard:
+            options.update(transport=_pinned_transport(guard, read_timeout), user_agent_use_env=False)
         if endpoint.entra and not endpoint.key:
             from azure.identity import DefaultAzureCredential  # only Entra users pay for the import
 
             credential: Any = DefaultAzureCredential(exclude_interactive_browser_credential=True)
-            credential_options["credential_scopes"] = [ENTRA_SCOPE]
+            options["credential_scopes"] = [ENTRA_SCOPE]
         else:
             # A keyless local endpoint still needs a credential object; it ignores the value.
             credential = AzureKeyCredential(endpoint.key.reveal() if endpoint.key else "no-key")
         self._sdk = ChatCompletionsClient(
             endpoint=endpoint.url,
             credential=credential,
-            **credential_options,
+            **options,
             retry_policy=BoundedRetryPolicy(max_retry_after, timeout=read_timeout),
             # A redirect would go to an address nobody checked (see playground.netguard).
             redirect_policy=RedirectPolicy(permit_redirects=False),
@@ -142,6 +157,59 @@ class AzureInferenceTransport:
 
     def close(self) -> None:
         self._sdk.close()
+
+
+class _PinnedHTTPConnection(HTTPConnection):
+    """urllib3's connection, opened only to an address the guard has just checked for its host."""
+
+    def __init__(self, *args: Any, guard: Guard, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._guard = guard
+
+    def _new_conn(self) -> socket.socket:
+        name = self._dns_host
+        try:
+            return connect_first(self._guard(name, self.port), self._new_conn_to,
+                                 (NewConnectionError, ConnectTimeoutError))
+        finally:
+            self._dns_host = name  # `host` reads it: TLS verifies the certificate against the name
+
+    def _new_conn_to(self, address: str) -> socket.socket:
+        self._dns_host = address  # what urllib3's own _new_conn connects to
+        return super()._new_conn()
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection, HTTPSConnection):
+    pass
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """requests' adapter whose connection pools open `_Pinned*Connection`s."""
+
+    def __init__(self, guard: Guard):
+        self._guard = guard
+        # As azure-core mounts on its own sessions: urllib3 neither retries nor follows redirects.
+        super().__init__(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
+        pool = super().get_connection_with_tls_context(*args, **kwargs)
+        pool.ConnectionCls = _PinnedHTTPSConnection if pool.scheme == "https" else _PinnedHTTPConnection
+        pool.conn_kw["guard"] = self._guard
+        return pool
+
+
+def _pinned_transport(guard: Guard, read_timeout: float) -> RequestsTransport:
+    """azure-core's transport over a session whose connections `_PinnedAdapter` opens. The session
+    ignores the environment: through a proxy the proxy would choose the address, and a ~/.netrc
+    login is the deployment's, not the user's. The CA bundle requests would read stays."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = _PinnedAdapter(guard)
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, adapter)
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return RequestsTransport(session=session, session_owner=True, connection_timeout=CONNECT_TIMEOUT,
+                             read_timeout=read_timeout, connection_verify=verify)
 
 
 def _deltas(updates: Any) -> Iterator[Delta]:

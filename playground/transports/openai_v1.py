@@ -5,13 +5,17 @@ the embedded endpoint's `/v1`). The only module that imports the SDK."""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+import httpcore2
+import httpx2
 import openai
 
 from ..errors import PlaygroundError
+from ..netguard import Guard, connect_first
 from ..types import ChatParams, Endpoint, ModelEntry, ModelInfo, Reply
 from . import base
 from .base import CONNECT_TIMEOUT, ChatStream, Context, Delta, HeadersHook, WireMessage
@@ -68,7 +72,11 @@ def request_kwargs(params: ChatParams) -> dict[str, Any]:
 class OpenAITransport:
     """One SDK client per endpoint; build it once and reuse it (it keeps connections alive)."""
 
-    def __init__(self, endpoint: Endpoint, *, read_timeout: float = 120.0, max_retry_after: float = 10.0):
+    def __init__(self, endpoint: Endpoint, *, read_timeout: float = 120.0, max_retry_after: float = 10.0,
+                 guard: Guard | None = None):
+        """`guard`: the endpoint is one a user added. Each connection then goes only to an address
+        `guard` has just checked (playground.netguard), and no request carries what the SDK
+        would take from this deployment's environment (organization, project, custom headers)."""
         self.endpoint = endpoint
         self.max_retry_after = max_retry_after
         api_key: str | Callable[[], str]
@@ -92,7 +100,9 @@ class OpenAITransport:
             max_retries=0,  # azure-core taught us: an SDK's retries sleep through hour-long Retry-Afters
             # A redirect would go to an address nobody checked (playground.netguard checks the
             # endpoint's own): a user-added endpoint could send the request to a metadata service.
-            http_client=openai.DefaultHttpxClient(follow_redirects=False),
+            http_client=openai.DefaultHttpxClient(follow_redirects=False,
+                                                  transport=_PinnedTransport(guard) if guard else None),
+            default_headers=_without_deployment_headers(api_key) if guard else None,
         )
 
     # -- chat ----------------------------------------------------------------------------------
@@ -220,6 +230,47 @@ class OpenAITransport:
         if retry_after is None:
             return BACKOFF[attempt]
         return retry_after if retry_after <= self.max_retry_after else None
+
+
+def _without_deployment_headers(api_key: Any) -> dict[str, Any]:
+    """Headers that cancel what the SDK takes from this deployment's environment by itself:
+    OPENAI_ORG_ID and OPENAI_PROJECT_ID (OpenAI-Organization, OpenAI-Project) and every header of
+    OPENAI_CUSTOM_HEADERS, whose Authorization would even replace the request's own key."""
+    custom = os.environ.get("OPENAI_CUSTOM_HEADERS", "")
+    names = [line.partition(":")[0].strip() for line in custom.split("\n") if ":" in line]  # as the SDK reads it
+    headers: dict[str, Any] = {**{name: openai.omit for name in names}, "OpenAI-Organization": openai.omit,
+                               "OpenAI-Project": openai.omit}
+    if isinstance(api_key, str):  # a token provider sets Authorization on each request itself
+        headers["Authorization"] = f"Bearer {api_key}"
+    return headers
+
+
+class _PinnedBackend(httpcore2.SyncBackend):
+    """Opens each connection to an address the guard has just checked for the request's host,
+    never to what a second lookup of the name might answer. TLS still verifies the host name."""
+
+    def __init__(self, guard: Guard):
+        self._guard = guard
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore2.NetworkStream:
+        return connect_first(self._guard(host, port),
+                             lambda address: super(_PinnedBackend, self).connect_tcp(
+                                 address, port, timeout, local_address, socket_options),
+                             (httpcore2.ConnectError, httpcore2.ConnectTimeout))
+
+
+class _PinnedTransport(httpx2.HTTPTransport):
+    """httpx2's transport over a pool whose connections `_PinnedBackend` opens. It uses no proxy
+    from the environment: through a proxy, the proxy would choose the address."""
+
+    def __init__(self, guard: Guard):
+        super().__init__()
+        limits = openai.DEFAULT_CONNECTION_LIMITS
+        self._pool = httpcore2.ConnectionPool(
+            ssl_context=httpx2.create_ssl_context(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_PinnedBackend(guard))
 
 
 def _deltas(chunks: Any) -> Iterator[Delta]:

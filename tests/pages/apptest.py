@@ -36,13 +36,19 @@ def open_lazy(at: AppTest, key: str) -> AppTest:
     return at
 
 
+def shown(text: str) -> str:
+    """What the browser shows for markdown the page escaped (components.plain_text.plain): the
+    characters, without their backslashes."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+
 def facts(at: AppTest) -> dict[str, str]:
     """The model info page's facts table (components.model_info.render_facts) as label -> value."""
     for block in at.markdown:
         lines = block.value.splitlines()
         if len(lines) == 3 and lines[1].startswith("| ---"):
             def cells(line: str) -> list[str]:  # the page escapes markdown: undo it
-                return [re.sub(r"\\(.)", r"\1", cell.strip().strip("*")) for cell in line.strip("|").split("|")]
+                return [shown(cell.strip().strip("*")) for cell in line.strip("|").split("|")]
             labels, values = cells(lines[0]), cells(lines[2])
             return dict(zip(labels, values, strict=True))
     return {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages.apptest import open_lazy, open_page, send
+from tests.pages.apptest import open_lazy, open_page, send, shown
 
 
 @pytest.fixture
@@ -24,8 +24,8 @@ def test_a_prompt_gets_a_streamed_reply_with_its_metrics(page):
     metrics = messages[1].metrics
     assert metrics["prompt_tokens"] > 5 and metrics["completion_tokens"] > 0
     assert metrics["finish_reason"] in ("stop", "length")
-    shown = [c.value for c in page.caption]
-    assert any("completion tokens" in c and "finish:" in c and "first token" in c for c in shown), shown
+    captions = [c.value for c in page.caption]
+    assert any("completion tokens" in c and "finish:" in c and "first token" in c for c in captions), captions
     assert [m.name for m in page.chat_message] == ["user", "assistant"]
 
 
@@ -70,7 +70,7 @@ def test_a_refused_key_shows_what_to_fix_and_keeps_the_prompt(clean_env, keyed_e
     clean_env.setenv("PLAYGROUND_LOCAL_API_KEY", "not-the-key")
     at = open_page()
     send(at, "Please remember this prompt.")
-    assert "PLAYGROUND_LOCAL_API_KEY" in at.error[0].value
+    assert "PLAYGROUND_LOCAL_API_KEY" in shown(at.error[0].value)
     assert [(m.role, m.content) for m in at.session_state["chat_messages"]] == [
         ("user", "Please remember this prompt.")]
     assert [b.label for b in at.button if b.label == "Retry"] == ["Retry"]

@@ -15,7 +15,7 @@ import os
 import pytest
 
 from playground.store import Store
-from tests.pages.apptest import open_lazy, open_page, send
+from tests.pages.apptest import open_lazy, open_page, send, shown
 from tests.playground.test_messages import png
 from tests.support.fake_service import FakeService, Reply, chunk
 from tests.support.github_models import streamed_reply
@@ -98,10 +98,10 @@ def test_an_invalid_schema_is_named_blocks_sending_and_keeps_the_prompt(vision):
                                                              '{"type": "strng"}}}').run()
         send(at, "Keep this prompt")
     assert bodies(fake) == []
-    panel = [e.value for e in at.sidebar.error]
+    panel = [shown(e.value) for e in at.sidebar.error]
     assert any(m.startswith("Function 'get_weather': parameters is not a valid JSON schema at properties/city/type")
                for m in panel), panel
-    assert "Not sent." in at.error[0].value and "Function 'get_weather': parameters" in at.error[0].value
+    assert "Not sent." in at.error[0].value and "Function 'get_weather': parameters" in shown(at.error[0].value)
     assert [(m.role, m.content) for m in at.session_state["chat_messages"]] == [("user", "Keep this prompt")]
     # Fixed, Retry sends the kept prompt.
     at.text_area(key="chat_tool_parameters_0").set_value(json.dumps(WEATHER)).run()
@@ -114,7 +114,7 @@ def test_a_function_name_against_the_rule_is_named(vision):
     with vision([streamed_reply("never")]):
         at = define_weather_tool(open_page(), choice="auto")
         at.text_input(key="chat_tool_name_0").set_value("get weather").run()
-        named = [e.value for e in at.sidebar.error if "Function 'get weather': the name may hold only" in e.value]
+        named = [e for e in at.sidebar.error if "Function 'get weather': the name may hold only" in shown(e.value)]
         assert len(named) == 2, named  # under the field, and among what blocks sending
         at.text_input(key="chat_tool_name_0").set_value("get_weather").run()
     assert not at.sidebar.error  # the message goes as soon as the name is fixed
@@ -128,8 +128,8 @@ def test_a_streamed_tool_call_is_shown_checked_answered_and_the_model_continues(
         assert reply.tool_calls == (CALL,) and reply.metrics["finish_reason"] == "tool_calls"
         assert any("Calls **get\\_weather**" in m.value for m in at.markdown)
         assert any('"city": "Oslo"' in c.value for c in at.code)
-        assert any("Arguments match the schema." in c.value.replace("\\", "") for c in at.caption)
-        assert any("finish: tool_calls" in c.value for c in at.caption)
+        assert any("Arguments match the schema." in shown(c.value) for c in at.caption)
+        assert any("finish: tool_calls" in shown(c.value) for c in at.caption)
         at.text_area(key="chat_result_call_1").set_value('{"temperature": 3}').run()
         at.button(key="chat_save_canned_call_1").click().run()
         at.button(key="chat_send_result_call_1").click().run()
@@ -177,12 +177,12 @@ def test_images_go_as_content_parts_are_shown_and_saved(vision, clean_env):
         {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(data).decode(),
                                             "detail": "low"}}]}
     [thumbnail] = at.get("image")  # drawn from the bytes, served by Streamlit, never a data: URL in markdown
-    assert thumbnail.captions == [r"square\.png"] and "/media/" in thumbnail.value[0]  # escaped: shown as square.png
+    assert thumbnail.captions == ["square.png"] and "/media/" in thumbnail.value[0]
     conversation = Store(os.environ["PLAYGROUND_DB_PATH"]).get(at.session_state["chat_conversation_id"])
     assert conversation.messages[0].images[0].data == data
     # Opened again (a reload: a new session at ?c=), the image is shown again.
     again = open_page(conversation_id=conversation.id)
-    assert [image.captions for image in again.get("image")] == [[r"square\.png"]]
+    assert [image.captions for image in again.get("image")] == [["square.png"]]
 
 
 def test_a_model_not_marked_as_reading_images_is_not_sent_them_and_the_prompt_stays(vision):
@@ -289,8 +289,8 @@ def test_image_names_and_model_written_call_names_are_shown_literally():
     at = AppTest.from_function(draw).run()
     assert not at.exception, at.exception
     [image] = at.get("image")
-    assert image.captions == [r"\!\[x\]\(http://h\.test/a\.png\)"]
-    assert any(m.value.startswith(r"Calls **\!\[y\]\(http://h\.test/b\)**") for m in at.markdown)
+    assert image.captions == [r"!\[x\](http\://h.test/a.png)"]  # shown as typed, not drawn
+    assert any(m.value.startswith(r"Calls **!\[y\](http\://h.test/b)**") for m in at.markdown)
 
 
 def test_an_edited_prompt_is_resent_with_its_images_and_so_is_a_regenerated_one(vision):

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.pages.apptest import CHAT, MODEL_INFO, facts, open_lazy, open_page, send
+from tests.pages.apptest import CHAT, MODEL_INFO, facts, open_lazy, open_page, send, shown
 from tests.playground.transports import foundry
 from tests.support.app_server import free_port
 from tests.support.fake_service import FakeService, Reply, chunk
@@ -239,7 +239,8 @@ def test_model_info_for_foundry_shows_what_its_model_list_says(foundry_env):
         at = run(INFO)
     assert at.subheader[0].value == "gpt-4o-mini"
     assert facts(at) == {"Model id": "gpt-4o-mini", "Owned by": "system"}
-    assert any(f"Source: the endpoint's model list (GET {fake.url}/openai/v1/models)" in c.value for c in at.caption)
+    assert any(f"Source: the endpoint's model list (GET {fake.url}/openai/v1/models)" in shown(c.value)
+               for c in at.caption)
 
 
 # -- any OpenAI-compatible server ------------------------------------------------------------------
@@ -291,7 +292,7 @@ def test_the_retired_github_service_says_so_with_its_notice_and_never_blames_the
         offline = [w.value for w in at.sidebar.warning if w.value.startswith("Offline list")]
         assert offline and "retired on 2026-07-30" in offline[0] and "Check" not in offline[0]
         send(at, "Still there?")
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert "retired on 2026-07-30" in message and "Check" not in message
     assert "https://github.blog/changelog/2026-07-01-github-models-is-being-fully-retired-on-july-30-2026/" in message
     assert "Microsoft Foundry" in message

@@ -40,4 +40,4 @@ def test_every_column_is_sent_the_same_image_parts(vision):  # noqa: F811
     part = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(data).decode(),
                                                "detail": "auto"}}
     assert sent == [{"role": "user", "content": [{"type": "text", "text": "Which colour?"}, part]}] * 2
-    assert [image.captions for image in at.get("image")] == [[r"square\.png"]]  # the prompt, once, across the page
+    assert [image.captions for image in at.get("image")] == [["square.png"]]  # the prompt, once, across the page

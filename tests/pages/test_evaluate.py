@@ -19,7 +19,8 @@ from streamlit.testing.v1 import AppTest
 from playground.evaluate import RunStore, session
 from playground.store import Store
 from tests.conftest import ROOT
-from tests.pages.apptest import open_page
+from tests.pages.apptest import open_page, shown
+from tests.support import yaml_bomb
 
 PAGE = str(ROOT / "pages" / "evaluate.py")
 EMBEDDED = '["embedded", null]'  # the embedded model's option key (playground.compare.option_key)
@@ -172,7 +173,7 @@ def test_an_upload_opens_and_a_malformed_one_says_where_and_runs_nothing(env, en
     assert not at.get("button") or all(b.key != "eval_start" for b in at.button)
     before = len(endpoint.requests())
     at.file_uploader(key="eval_upload").upload("broken.prompt.yml", BROKEN.encode(), "application/x-yaml").run()
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert len(errors) == 1
     assert "broken.prompt.yml: evaluators[0].string: needs one of equals, contains, startsWith, endsWith (line 8)" \
         in errors[0] and "nothing was run" in errors[0]
@@ -186,6 +187,28 @@ def test_an_upload_opens_and_a_malformed_one_says_where_and_runs_nothing(env, en
     table = at.data_editor[0].value
     assert list(table.columns) == ["country", "expected"] and list(table["country"]) == ["France", "Japan", "Italy"]
     assert len(endpoint.requests()) == before
+
+
+def test_an_alias_bomb_or_a_huge_file_is_refused_with_why_and_the_open_file_still_runs(env, endpoint, tmp_path):
+    (tmp_path / "prompts" / "capitals.prompt.yml").write_text(CAPITALS)
+    at = choose(open_page(PAGE), "capitals.prompt.yml")
+    too_many = ("too large: more than 100,000 values, each alias counted as the values it repeats; that is the "
+                "limit for a prompt file (line ")
+    uploads = [("bomb.prompt.yml", yaml_bomb.in_test_data(6).encode(), too_many),
+               ("schema.prompt.yml", yaml_bomb.in_json_schema(6).encode(), too_many),
+               ("huge.prompt.yml", CAPITALS.encode() + b"#" * 1024 * 1024,
+                "the file is larger than 1 MB (1,048,576 bytes), the limit for a prompt file")]
+    for index, (name, data, message) in enumerate(uploads):
+        uploader = at.file_uploader(key="eval_upload")
+        (uploader.clear() if index else uploader).upload(name, data, "application/x-yaml").run()
+        assert not at.exception, at.exception
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and errors[0].startswith(f"{name}: {message}") and "nothing was run" in errors[0]
+        assert at.subheader[0].value == "Capitals"  # the file that was open stays open
+    before = len(endpoint.requests())
+    run_it(at)
+    assert len(endpoint.requests()) - before == 3
+    assert len(summaries(at)) == 1
 
 
 def test_stop_keeps_the_cells_that_finished_and_saves_the_run(env, endpoint, tmp_path, monkeypatch):

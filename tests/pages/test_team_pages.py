@@ -12,7 +12,7 @@ from playground.auth import owner_id
 from playground.netguard import OFF_MESSAGE
 from playground.store import Store
 from tests.conftest import ROOT
-from tests.pages.apptest import CHAT, open_lazy, open_page, send
+from tests.pages.apptest import CHAT, open_lazy, open_page, send, shown
 
 ISSUER = "https://login.example.com/tenant/v2.0"
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "id",
@@ -92,7 +92,7 @@ def test_the_per_user_limit_refuses_plainly_sends_nothing_and_keeps_the_prompt(l
 def test_with_sign_in_custom_endpoints_are_off_unless_the_deployment_allows_them(local, endpoint, clean_env):
     at = add_endpoint(open_signed_in("alice"), f"{endpoint.url}/v1")
     assert at.session_state[keys.CUSTOM_ERROR] == OFF_MESSAGE
-    assert OFF_MESSAGE in [e.value for e in at.sidebar.error]
+    assert OFF_MESSAGE in [shown(e.value) for e in at.sidebar.error]
     assert "custom:mine" not in at.selectbox(key=keys.PROVIDER).options
     clean_env.setenv("PLAYGROUND_CUSTOM_ENDPOINTS", f"127.0.0.1:{endpoint.port}")
     at = add_endpoint(open_signed_in("alice"), f"{endpoint.url}/v1")

@@ -12,6 +12,7 @@ from playground import tools
 from playground.catalog import CatalogModel
 from playground.chat import Chat, images_problem, sees_images
 from playground.client import ChatClient
+from playground.errors import PlaygroundError
 from playground.messages import Image, Message, wire
 from playground.params import validate
 from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, Provider
@@ -263,3 +264,57 @@ def test_view_code_reproduces_images_from_files_and_the_tools_calls_and_results(
         code = codegen.generate(language, spec)
         assert "image_1.png" in code and base64.b64encode(data).decode() not in code, language
         assert "get_weather" in code and "call_a" in code, language
+
+
+def a_reply(text: str) -> Reply:
+    return Reply(texts=(text,), finish_reasons=("stop",), logprobs=(None,), prompt_tokens=3, completion_tokens=2,
+                 elapsed=0.02)
+
+
+def test_a_reply_ending_after_another_tab_deleted_the_conversation_is_kept_on_the_page_and_restorable(tmp_path):
+    store = Store(tmp_path / "playground.db")
+    streaming, other = Chat({}, store), Chat({}, store)  # two tabs of one user: one session state each
+    assert submit(streaming, "Tell me a story") is None
+    cid = streaming.conversation_id
+    recorder = streaming.begin_reply(CUSTOM_CHOICE)
+    assert other.open(cid) == "chat"
+    other.store.delete(cid)  # what the other tab's History > Delete does
+    recorder.finish(a_reply("Once upon a time"), "stop")
+
+    streaming.settle()  # the next run of the streaming tab
+    assert [m.content for m in streaming.messages] == ["Tell me a story", "Once upon a time"]  # still shown
+    assert streaming.deleted and streaming.error == (
+        "This conversation was deleted in another tab or window, so the reply above was not saved. Restore the "
+        "conversation to keep it, or start a new chat.")
+    assert [m.content for m in store.get(cid).messages] == ["Tell me a story"]  # nothing purged unseen later
+    with pytest.raises(PlaygroundError, match="so nothing was sent"):  # Retry sends nothing now
+        streaming.begin_reply(CUSTOM_CHOICE)
+
+    streaming.restore()
+    assert not streaming.deleted and streaming.error is None
+    restored = store.get(cid)
+    assert restored.deleted_at is None and [m.content for m in restored.messages] == [
+        "Tell me a story", "Once upon a time"]
+    assert [m.id for m in streaming.messages] == [m.id for m in restored.messages]
+
+    other.store.delete(cid)  # deleted again; then a prompt typed in the tab that still shows it
+    assert submit(streaming, "And then?") == "Not sent: your text is back in the box."
+    assert streaming.error == ("This conversation was deleted in another tab or window, so your prompt was not sent. "
+                               "Restore the conversation to continue it, or start a new chat.")
+    assert streaming.deleted and len(streaming.messages) == 2 and len(store.get(cid).messages) == 2
+    streaming.new()
+    assert not streaming.deleted
+
+
+def test_a_prompt_past_the_storage_budget_is_refused_with_the_text_back_and_nothing_lost(tmp_path):
+    store = Store(tmp_path / "playground.db", storage_budget=3000)
+    chat = Chat({}, store)
+    assert submit(chat, "x" * 1000) is None and chat.take_send()
+    chat.begin_reply(CUSTOM_CHOICE).finish(a_reply("r" * 2000), "stop")  # a reply is never refused
+    refused = submit(chat, "One more question")
+    assert refused.startswith("Not sent: Your saved conversations take ") and refused.endswith(
+        "each user may keep on this deployment, and this needs 117 bytes more. Delete conversations you no longer "
+        "need (History); deleted ones still count until they are removed for good. Your text is back in the box.")
+    assert [m.content for m in chat.messages] == ["x" * 1000, "r" * 2000]
+    assert [m.content for m in store.get(chat.conversation_id).messages] == ["x" * 1000, "r" * 2000]
+    assert not chat.sending  # nothing to send

@@ -134,3 +134,48 @@ def test_the_guarded_transport_rechecks_before_every_call_so_a_changed_dns_answe
         with pytest.raises(PlaygroundError, match="link-local/metadata address"):
             call()
     assert inner.calls == ["stream_chat"]
+
+
+@pytest.mark.parametrize("address, named", [
+    ("168.63.129.16", "168.63.129.16"),  # Azure's platform address (wire server, VM agent, DNS)
+    ("192.0.0.192", "192.0.0.192"),  # Oracle Cloud's older metadata address
+    ("64:ff9b::a9fe:a9fe", "64:ff9b::a9fe:a9fe, which is 169.254.169.254"),  # through a NAT64 gateway
+    ("64:ff9b::a83f:8110", "64:ff9b::a83f:8110, which is 168.63.129.16"),
+    ("2002:a9fe:a9fe::1", "2002:a9fe:a9fe::1, which is 169.254.169.254"),  # 6to4
+    ("::a9fe:a9fe", "::a9fe:a9fe, which is 169.254.169.254"),  # IPv4-compatible
+    ("::ffff:a83f:8110", "::ffff:a83f:8110, which is 168.63.129.16"),  # IPv4-mapped
+    # Teredo: the client's address, inverted, in the last 32 bits
+    ("2001:0:4136:e378:8000:63bf:5601:5601", "2001:0:4136:e378:8000:63bf:5601:5601, which is 169.254.169.254"),
+])
+def test_platform_addresses_and_ipv4_inside_ipv6_are_refused(address, named):
+    reason = policy("any").refusal("https://api.example.com/v1", lambda host, port: [address])
+    assert reason == (f"api.example.com resolves to a link-local/metadata address ({named}); this server does not "
+                      "call those unless PLAYGROUND_CUSTOM_ENDPOINTS lists the host.")
+
+
+@pytest.mark.parametrize("url", ["http://168.63.129.16/machine?comp=goalstate", "http://192.0.0.192/latest/",
+                                 "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:a9fe:a9fe::]/", "http://[::a9fe:a9fe]/"])
+def test_the_new_ranges_are_refused_by_real_resolution_of_literal_urls(url):
+    assert "resolves to a link-local/metadata address" in policy("any").refusal(url)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::cb00:7107", "2002:cb00:7107::1", "::ffff:cb00:7107", "::1", "::",
+                                     "2001:db8::1", "10.0.0.5", "127.0.0.1"])
+def test_ipv6_forms_of_other_addresses_stay_allowed(address):
+    assert policy("any").refusal("https://api.example.com/v1", lambda host, port: [address]) is None
+
+
+def test_addresses_returns_exactly_the_checked_answer_or_raises_the_refusal():
+    answers = {"api.example.com": ["203.0.113.7", "2001:db8::7"]}
+    assert policy("any").addresses("API.example.com.", 443, lambda host, port: answers[host]) == answers[
+        "api.example.com"]
+    with pytest.raises(PlaygroundError, match="link-local/metadata address") as caught:
+        policy("any").addresses("api.example.com", 443, lambda host, port: ["203.0.113.7", "169.254.169.254"])
+    assert caught.value.code == "endpoint_refused"
+    with pytest.raises(PlaygroundError, match=OFF_MESSAGE.replace("(", r"\(").replace(")", r"\)")):
+        policy("off").addresses("api.example.com", 443, pytest.fail)
+    with pytest.raises(PlaygroundError, match="does not resolve"):
+        policy("any").addresses("api.example.com", 443, lambda host, port: [])
+    # An explicitly listed host is not checked, but still connected to only as resolved here.
+    assert policy("x.example.com").addresses("x.example.com", 443, lambda h, p: ["169.254.169.254"]) == [
+        "169.254.169.254"]

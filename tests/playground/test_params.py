@@ -169,3 +169,32 @@ def test_parse_json_field_returns_the_value_or_a_located_problem():
     assert problem == Problem("Raw extras", "Raw extras: not valid JSON (line 2, column 12: Expecting ',' delimiter)")
     _, problem = parse_json_field('{"type": "object",}', "Schema")
     assert problem.message.startswith("Schema: not valid JSON (line 1, column 19:")
+
+
+@pytest.mark.parametrize("extras, field, words", [
+    ({"n": 9}, "n", "n must be at most 8 (each choice is generated and saved), got 9."),
+    ({"n": 10**6}, "n", "n must be at most 8"),
+    ({"best_of": 17}, "best_of", "best_of must be at most 16 (each candidate is generated), got 17."),
+    ({"stop_token_ids": list(range(65))}, "stop_token_ids", "stop_token_ids takes at most 64 token ids, got 65."),
+    ({"stop_token_ids": [1, -1]}, "stop_token_ids", "must be token ids from 0 to 2147483647, got -1."),
+    ({"stop_token_ids": [2**40]}, "stop_token_ids", "must be token ids from 0 to 2147483647"),
+    ({"top_k": "x" * 17_000}, "extras", "Raw extras are 17,013 bytes as JSON; the limit is 16 KB."),
+])
+def test_extras_typed_as_raw_json_have_upper_bounds(extras, field, words):
+    """Raw extras reach past the inputs' ranges: n = 1,000,000 would be one request for a million
+    choices, each generated and then saved in the user's storage."""
+    assert words in errors(ChatParams(extras=extras))[field]
+
+
+def test_the_largest_allowed_extras_pass():
+    assert check(ChatParams(extras={"n": 8, "best_of": 16, "stop_token_ids": list(range(64)),
+                                    "top_k": "x" * 16_000}), streaming=False).ok
+
+
+def test_seed_is_a_64_bit_integer_and_max_tokens_has_the_slider_s_ceiling():
+    assert "seed must be a 64-bit integer" in errors(ChatParams(seed=2**63))["seed"]
+    assert "seed must be a 64-bit integer" in errors(ChatParams(seed=-(2**63) - 1))["seed"]
+    assert check(ChatParams(seed=2**63 - 1)).ok and check(ChatParams(seed=-(2**63))).ok
+    assert "max_tokens must be at most 1,000,000, got 1,000,001." in errors(
+        ChatParams(max_tokens=1_000_001))["max_tokens"]
+    assert check(ChatParams(max_tokens=1_000_000)).ok

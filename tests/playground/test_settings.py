@@ -72,3 +72,18 @@ def test_the_foundry_endpoint_is_the_openai_v1_base_url(value, url):
 def test_openai_compatible_server_settings():
     settings = load_settings({"OPENAI_BASE_URL": "http://localhost:11434/v1/"}, {}, None)
     assert settings.openai_base_url == "http://localhost:11434/v1" and settings.openai_api_key is None
+
+
+def test_the_user_storage_budget_defaults_by_sign_in_and_can_be_set_or_turned_off():
+    from playground.settings import user_storage_bytes
+
+    unset = load_settings({}, {}, None)
+    assert user_storage_bytes(unset, signed_in=True) == 200 * 1024 * 1024  # shared database: a budget
+    assert user_storage_bytes(unset, signed_in=False) is None  # one user, their own disk: none
+    assert user_storage_bytes(load_settings({"PLAYGROUND_USER_STORAGE_MB": "50"}, {}, None), signed_in=False) == (
+        50 * 1024 * 1024)
+    assert user_storage_bytes(load_settings({"PLAYGROUND_USER_STORAGE_MB": "OFF"}, {}, None), signed_in=True) is None
+    for bad in ("0", "-5", "1.5", "lots"):
+        with pytest.raises(SettingsError, match="PLAYGROUND_USER_STORAGE_MB must be a whole number of megabytes "
+                                                "from 1 to 1000000, or off"):
+            load_settings({"PLAYGROUND_USER_STORAGE_MB": bad}, {}, None)

@@ -7,13 +7,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from playground.evaluate import RunStore
 from playground.settings import VARIABLES
 from playground.store import Store
 from tests.conftest import ROOT, TEST_KEY
 from tests.playground.evaluate.test_engine import completion
+from tests.support import yaml_bomb
 from tests.support.fake_service import FakeService, Reply
 
 FILE = """name: Greeting
@@ -36,12 +40,19 @@ evaluators:
 """
 
 
-def cli(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def cli(tmp_path: Path, *args: str, env: dict | None = None, memory: int | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess:
+    """The CLI as a user runs it; `memory` caps its address space (bytes) so a runaway fails fast."""
     environment = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     environment.update({"PLAYGROUND_DB_PATH": str(tmp_path / "playground.db"), "PYTHONPATH": str(ROOT)})
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "playground.evaluate", *args], cwd=tmp_path, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "playground.evaluate"]
+    if memory is not None:  # the limit set by the child itself: no preexec_fn in a threaded test process
+        command = [sys.executable, "-c", "import resource, runpy, sys; "
+                   f"resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory})); "
+                   "runpy.run_module('playground.evaluate', run_name='__main__')"]
+    return subprocess.run([*command, *args], cwd=tmp_path, env=environment, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def write(tmp_path: Path, text: str, name: str = "greet.prompt.yml") -> str:
@@ -100,6 +111,34 @@ def test_an_invalid_file_exits_2_naming_field_and_line(tmp_path):
                                     "endsWith (line 17)"
     missing = cli(tmp_path, str(tmp_path / "nope.prompt.yml"))
     assert missing.returncode == 2 and "nope.prompt.yml: no such file" in missing.stderr
+
+
+BOMBS = {"six levels in testData": yaml_bomb.in_test_data(6), "nine levels in testData": yaml_bomb.in_test_data(9),
+         "nine levels in jsonSchema": yaml_bomb.in_json_schema(9)}
+
+
+@pytest.mark.parametrize("text", BOMBS.values(), ids=BOMBS.keys())
+def test_an_alias_bomb_exits_2_with_one_line_at_once(tmp_path, endpoint, text):
+    # 512 MB of address space: the CLI needs about 30 MB of it; the old reader let nine levels
+    # reach 2 GB (a MemoryError and a traceback after 40 s).
+    path = write(tmp_path, text)
+    started = time.monotonic()
+    result = cli(tmp_path, path, "--model", "embedded", env={"PLAYGROUND_LOCAL_PORT": str(endpoint.port)},
+                 memory=512 * 1024 * 1024, timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
+    line = next(n for n, text_line in enumerate(text.splitlines(), 1) if text_line.lstrip().startswith("l4:"))
+    assert result.stderr == (f"{path}: too large: more than 100,000 values, each alias counted as the values it "
+                             f"repeats; that is the limit for a prompt file (line {line})\n")
+    assert result.stdout == "" and time.monotonic() - started < 20  # Python's start-up; the read takes ms
+
+
+def test_a_file_over_1_mb_exits_2_without_reading_all_of_it(tmp_path, endpoint):
+    path = write(tmp_path, FILE.format(model="m") + "# " + "x" * 3 * 1024 * 1024 + "\n")
+    result = cli(tmp_path, path, "--model", "embedded", env={"PLAYGROUND_LOCAL_PORT": str(endpoint.port)},
+                 memory=512 * 1024 * 1024, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (f"{path}: the file is larger than 1 MB (1,048,576 bytes), the limit for a prompt "
+                             "file\n")
 
 
 def test_invalid_arguments_exit_2_with_what_is_wrong(tmp_path):

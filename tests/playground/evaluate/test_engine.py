@@ -323,3 +323,14 @@ def test_a_page_can_plan_then_execute_in_a_thread_and_poll_progress():
     gate.set()
     worker.join(10)
     assert run.progress() == engine.Progress(6, 6, 6, 0) and run.passed and run.wall_time > 0
+
+
+def test_a_row_that_fills_a_template_past_the_limit_fails_its_cell_without_a_call():
+    # Within the file's limits (1 MB, no alias) but five placeholders of a 900,000-character value.
+    text = ("messages:\n  - role: user\n    content: '{{x}} {{x}} {{x}} {{x}} {{x}}'\ntestData:\n"
+            f"  - x: {'a' * 900_000}\n  - x: small\nevaluators:\n  - name: says ok\n    string:\n      contains: ok\n")
+    with FakeService([completion("ok")]) as service:
+        run = run_evaluation(loads(text), [ModelTarget("m", client(service.url))])
+    assert run.cells[0].error == ("a template filled in with this row's values would be 4,500,004 characters long; "
+                                  "at most 4,000,000 are allowed")
+    assert run.cells[1].passed and len(service.requests) == 1

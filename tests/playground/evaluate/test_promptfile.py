@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
+import tracemalloc
 
 import pytest
 import yaml
 
 from playground import promptfile as pf
 from playground.client import ChatParams
+from tests.support import yaml_bomb
 
 FULL = textwrap.dedent("""\
     name: Capital cities
@@ -236,3 +239,95 @@ def test_the_documented_examples_load_and_round_trip():
         loaded = pf.load(path)
         assert loaded.test_data and loaded.evaluators
         assert pf.loads(pf.dumps(loaded)) == loaded
+
+
+# -- limits: alias bombs and oversized files are refused while the file is read ------------
+
+VALUES = ("too large: more than 100,000 values, each alias counted as the values it repeats; that is the limit "
+          "for a prompt file")
+TEXT = ("too large: more than 2,000,000 characters of text, each alias counted as the text it repeats; that is the "
+        "limit for a prompt file")
+HI = "messages: [{role: user, content: 'Say {{x}}'}]\n"
+BOMBS = {"six levels in testData": yaml_bomb.in_test_data(6), "nine levels in testData": yaml_bomb.in_test_data(9),
+         "nine levels in jsonSchema": yaml_bomb.in_json_schema(9)}
+
+
+def refused(text: str) -> str:
+    with pytest.raises(pf.PromptFileError) as caught:
+        pf.loads(text, source="bomb.prompt.yml")
+    return str(caught.value)
+
+
+def line_of(text: str, start: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line.lstrip().startswith(start))
+
+
+@pytest.mark.parametrize("text", BOMBS.values(), ids=BOMBS.keys())
+def test_an_alias_bomb_is_refused_while_reading_in_a_few_hundred_kilobytes(text):
+    # Ten aliases per level: the fourth level is the one that passes 100,000 values.
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        message = refused(text)
+        seconds, peak = time.perf_counter() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert message == f"bomb.prompt.yml: {VALUES} (line {line_of(text, 'l4:')})"
+    assert peak < 1_000_000 and seconds < 2  # read in milliseconds; the old reader's nine levels took 2 GB
+
+
+def test_aliases_and_merge_keys_within_the_limits_still_load():
+    text = ("x-defaults: &row {expected: Paris, weight: 2}\n" + HI +
+            "testData:\n  - <<: *row\n    x: France\n  - <<: *row\n    x: Paris, Texas\n    tags: &t [a, b]\n"
+            "  - {x: Lyon, tags: *t, expected: Lyon}\n")
+    p = pf.loads(text)
+    assert p.test_data == [{"expected": "Paris", "weight": 2, "x": "France"},
+                           {"expected": "Paris", "weight": 2, "x": "Paris, Texas", "tags": ["a", "b"]},
+                           {"x": "Lyon", "tags": ["a", "b"], "expected": "Lyon"}]
+    assert p.extra == {"x-defaults": {"expected": "Paris", "weight": 2}}
+    assert pf.loads(pf.dumps(p)) == p
+
+
+@pytest.mark.parametrize("text, message", [
+    # Without any alias: too many values in a small file.
+    (HI + "testData:\n  - x: [" + "1, " * 100_001 + "]\n", f"{VALUES} (line 3)"),
+    # Text repeated by aliases: 500,000 characters five times.
+    (HI + "x-big: &big " + "a" * 500_000 + "\ntestData:\n  - x: [*big, *big, *big, *big]\n", f"{TEXT} (line 4)"),
+    # An alias inside the value it names would repeat forever.
+    (HI + "testData:\n  - x: &loop [1, *loop]\n",
+     "the alias *loop is inside the value it names: a value cannot contain itself (line 3)"),
+    # Nesting: yaml and json would run out of stack long before the file runs out of bytes.
+    (HI + "testData:\n  - x: " + "[" * 2_000 + "]" * 2_000 + "\n",
+     "nested more than 64 levels deep; that is the limit for a prompt file (line 3)"),
+    (HI + "jsonSchema: '{\"name\": \"n\", \"schema\": {\"x\": " + "[" * 100_000 + "]" * 100_000 + "}}'\n",
+     "jsonSchema: nested more than 64 levels deep; that is the limit for a prompt file (line 2)"),
+    # Values yaml reads but Python cannot hold.
+    (HI + "testData:\n  - x: 2025-13-45\n", "testData[0].x: cannot be read: month must be in 1..12 (line 3)"),
+    (HI + "testData:\n  - x: " + "7" * 5_000 + "\n",
+     "testData[0].x: cannot be read: a number of more than 4,300 digits (line 3)"),
+], ids=["values", "text", "recursive alias", "yaml nesting", "json nesting", "bad date", "huge number"])
+def test_files_past_the_limits_are_refused_with_the_limit_and_the_line(text, message):
+    assert refused(text) == f"bomb.prompt.yml: {message}"
+
+
+def test_a_file_over_1_mb_is_refused_before_it_is_parsed(tmp_path):
+    text = HI + "# " + "a" * pf.MAX_FILE_BYTES + "\n"
+    message = "the file is larger than 1 MB (1,048,576 bytes), the limit for a prompt file"
+    assert refused(text) == f"bomb.prompt.yml: {message}"
+    path = tmp_path / "big.prompt.yml"
+    path.write_text(text)
+    with pytest.raises(pf.PromptFileError) as caught:
+        pf.load(path)
+    assert str(caught.value) == f"{path}: {message}"
+    # Just under the limit (multi-byte characters counted as bytes) still loads.
+    path.write_text(HI + "# " + "é" * ((pf.MAX_FILE_BYTES - len(HI) - 3) // 2) + "\n")
+    assert pf.load(path).messages[0].content == "Say {{x}}"
+
+
+def test_a_template_that_would_fill_in_past_4_million_characters_is_refused():
+    # No alias: one value of a million characters, five placeholders (the same works with 100,000).
+    with pytest.raises(pf.PromptFileError) as caught:
+        pf.render("{{x}} " * 5, {"x": "a" * 1_000_000})
+    assert str(caught.value) == ("a template filled in with this row's values would be 5,000,005 characters long; "
+                                 "at most 4,000,000 are allowed")
+    assert len(pf.render("{{x}} " * 3, {"x": "a" * 1_000_000})) == 3_000_003
