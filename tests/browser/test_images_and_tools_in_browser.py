@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.pages.test_chat_images_and_tools import TOOL, tool_call_reply
+from tests.pages.test_chat_images_and_tools import TOOL
 from tests.playground.test_messages import png
 from tests.support.app_server import chromium_page, running_app
-from tests.support.fake_service import FakeService
+from tests.support.fake_service import FakeService, tool_call_reply
 from tests.support.github_models import streamed_reply
 
 CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}

@@ -16,8 +16,8 @@ import json
 from playwright.sync_api import expect
 
 from tests.support.app_server import chromium_page, idle, running_app
-from tests.support.exfiltration import LeakCatcher, hostile, tool_call_reply
-from tests.support.fake_service import FakeService, Reply
+from tests.support.exfiltration import LeakCatcher, hostile
+from tests.support.fake_service import FakeService, Reply, tool_call_reply
 
 PROMPT_FILE = """\
 name: {text}

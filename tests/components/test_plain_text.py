@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 from components.plain_text import plain
 from tests.conftest import ROOT
 from tests.support.browser_tree import recorded_runs
-from tests.support.exfiltration import hostile, markdown_fields, tool_call_reply
-from tests.support.fake_service import FakeService, Reply
+from tests.support.exfiltration import hostile, markdown_fields
+from tests.support.fake_service import FakeService, Reply, tool_call_reply
 from tests.support.github_models import streamed_reply
 
 URL = "http://127.0.0.1:9/leak"  # never fetched here: no browser runs; the browser test has a real catcher

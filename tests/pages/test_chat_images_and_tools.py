@@ -17,30 +17,13 @@ import pytest
 from playground.store import Store
 from tests.pages.apptest import open_lazy, open_page, send, shown
 from tests.playground.test_messages import png
-from tests.support.fake_service import FakeService, Reply, chunk
+from tests.support.fake_service import FakeService, Reply, tool_call_reply
 from tests.support.github_models import streamed_reply
 
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 TOOL = {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
                                          "parameters": WEATHER}}
 CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
-
-
-def tool_call_reply(call_id: str = "call_1", name: str = "get_weather", arguments: str = '{"city": "Oslo"}') -> Reply:
-    """A streamed tool call as OpenAI-style services send it: the id and name first, then the
-    arguments in pieces, then finish_reason tool_calls and the usage."""
-    def event(delta: dict, finish_reason: str | None = None) -> dict:
-        return {"id": "chatcmpl-fake", "created": 0, "model": "fake-vision", "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
-    cut = len(arguments) // 2
-    return Reply(events=[
-        event({"role": "assistant", "content": None, "tool_calls": [
-            {"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]}),
-        event({"tool_calls": [{"index": 0, "function": {"arguments": arguments[:cut]}}]}),
-        event({"tool_calls": [{"index": 0, "function": {"arguments": arguments[cut:]}}]}),
-        event({}, "tool_calls"),
-        chunk(usage={"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52}),
-    ])
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from playground.params import validate
 from playground.providers import CUSTOM, EMBEDDED, GITHUB, ModelChoice, Provider
 from playground.store import Store
 from playground.types import INFERENCE, OPENAI, ChatParams, Endpoint, Reply
-from tests.pages.test_chat_images_and_tools import TOOL, tool_call_reply
+from tests.pages.test_chat_images_and_tools import TOOL
 from tests.playground.test_messages import GIF, png
-from tests.support.fake_service import FakeService
+from tests.support.fake_service import FakeService, tool_call_reply
 from tests.support.github_models import streamed_reply
 
 

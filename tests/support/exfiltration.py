@@ -13,8 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from google.protobuf.message import Message as Proto
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from tests.support.fake_service import Reply, chunk
-
 # Fields the browser draws as markdown (st.markdown, captions, alerts, headings, toasts, widget
 # labels and help, expander / tab / popover labels, image captions, progress text), and elements
 # whose `body` it draws as text (st.code, st.text, st.html's escaped markup).
@@ -60,23 +58,6 @@ class LeakCatcher:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def tool_call_reply(call_id: str, name: str, arguments: str) -> Reply:
-    """A streamed tool call as OpenAI-style services send it: id and name, the arguments in two
-    pieces, finish_reason tool_calls, the usage."""
-    def event(delta: dict, finish_reason: str | None = None) -> dict:
-        return {"id": "chatcmpl-fake", "created": 0, "model": "fake-model", "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
-    cut = len(arguments) // 2
-    return Reply(events=[
-        event({"role": "assistant", "content": None, "tool_calls": [
-            {"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]}),
-        event({"tool_calls": [{"index": 0, "function": {"arguments": arguments[:cut]}}]}),
-        event({"tool_calls": [{"index": 0, "function": {"arguments": arguments[cut:]}}]}),
-        event({}, "tool_calls"),
-        chunk(usage={"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52}),
-    ])
 
 
 def _strings(proto: Proto, path: str) -> Iterator[tuple[str, str]]:
