@@ -16,24 +16,8 @@ import json
 from playwright.sync_api import expect
 
 from tests.support.app_server import chromium_page, idle, running_app
-from tests.support.exfiltration import LeakCatcher, hostile
+from tests.support.exfiltration import PROMPT_FILE, LeakCatcher, hostile
 from tests.support.fake_service import FakeService, Reply, tool_call_reply
-
-PROMPT_FILE = """\
-name: {text}
-description: {text}
-modelParameters:
-  maxTokens: 4
-messages:
-  - role: user
-    content: Say {{{{word}}}}.
-testData:
-  - word: hi
-evaluators:
-  - name: {text}
-    string:
-      contains: hi
-"""
 
 # What the Evaluate page's run gets (it does not stream): a whole reply, as the service sends it.
 COMPLETION = Reply(body={"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "fake-model",

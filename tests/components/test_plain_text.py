@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from components.plain_text import plain
 from tests.conftest import ROOT
 from tests.support.browser_tree import recorded_runs
-from tests.support.exfiltration import hostile, markdown_fields
+from tests.support.exfiltration import PROMPT_FILE, hostile, markdown_fields
 from tests.support.fake_service import FakeService, Reply, tool_call_reply
 from tests.support.github_models import streamed_reply
 
@@ -139,24 +139,6 @@ def test_what_an_endpoint_says_about_its_model_is_shown_literally(azure):
         run(AppTest.from_file(MODEL_INFO, default_timeout=120))
     assert raw(runs) == []
     assert HOSTILE in literal(runs)
-
-
-PROMPT_FILE = """\
-name: {text}
-description: {text}
-modelParameters:
-  maxTokens: 4
-  temperature: 0
-messages:
-  - role: user
-    content: Say {{{{word}}}}.
-testData:
-  - word: hi
-evaluators:
-  - name: {text}
-    string:
-      contains: hi
-"""
 
 
 @pytest.fixture

@@ -84,3 +84,22 @@ def markdown_fields(messages: list[ForwardMsg]) -> Iterator[tuple[str, str]]:
                 yield from _strings(getattr(element, element_kind), element_kind)
         elif kind == "add_block":
             yield from _strings(msg.delta.add_block, "block")
+
+
+# A prompt file whose name, description and evaluator name are `{text}` (format it with a JSON string).
+PROMPT_FILE = """\
+name: {text}
+description: {text}
+modelParameters:
+  maxTokens: 4
+  temperature: 0
+messages:
+  - role: user
+    content: Say {{{{word}}}}.
+testData:
+  - word: hi
+evaluators:
+  - name: {text}
+    string:
+      contains: hi
+"""
